@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Entry point for the `sealcam` bin: runs the TypeScript CLI through tsx's loader.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/index.ts');
+await main(process.argv);

@@ -1,0 +1,65 @@
+/**
+ * The one error type of sealcam. Every rejection carries a stable string code from
+ * `ErrorCode`; callers branch on `SealcamError.is(e, 'E_REPLAY')`, never on messages.
+ * The codes are part of the wire contract: docs/PROTOCOL.md §9 lists them and
+ * test/vectors/*.json names the code each invalid case must raise.
+ */
+
+export const ERROR_CODES = [
+  // §9.1 argument misuse by the calling program (never caused by wire input)
+  'E_BAD_ARGUMENT',
+  // §9.2 parsing (any wire format)
+  'E_MALFORMED',
+  'E_BAD_MAGIC',
+  'E_UNSUPPORTED_VERSION',
+  'E_UNKNOWN_FLAGS',
+  'E_UNKNOWN_KIND',
+  // §9.3 keys
+  'E_LOW_ORDER_POINT',
+  'E_BAD_KEY',
+  // §9.4 segment verification, in the order they are checked (§6.3)
+  'E_FOREIGN_CAMERA',
+  'E_BAD_SIGNATURE',
+  'E_REPLAY',
+  'E_REORDERED',
+  'E_FORWARD_JUMP',
+  'E_EPOCH_ROLLBACK',
+  'E_UNKNOWN_EPOCH',
+  'E_DECRYPT',
+  'E_INNER_HEADER',
+  // §9.5 stream ends
+  'E_TRUNCATED',
+  // §9.6 live chunks
+  'E_LIVE_INCOMPLETE',
+  // §9.7 epoch announcements and rosters
+  'E_NOT_ON_ROSTER',
+  'E_STALE_EPOCH',
+  'E_ROSTER_SIGNATURE',
+  'E_STALE_ROSTER',
+  // §9.8 transport chunking
+  'E_CHUNK_HEADER',
+  'E_CHUNK_MISMATCH',
+  'E_REASSEMBLY_LIMIT',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class SealcamError extends Error {
+  override readonly name = 'SealcamError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.code = code;
+  }
+
+  /** Type guard in the style of libsignal's `LibSignalErrorBase.is(e, code)`. */
+  static is(e: unknown, code?: ErrorCode): e is SealcamError {
+    return e instanceof SealcamError && (code === undefined || e.code === code);
+  }
+}
+
+/** Throw `code` unless `cond` holds. */
+export function ensure(cond: unknown, code: ErrorCode, message: string): asserts cond {
+  if (!cond) throw new SealcamError(code, message);
+}
