@@ -84,3 +84,17 @@ export function openRoster(bytes: Uint8Array, ownerSignPublicKey: Uint8Array): R
   const viewers = keys.map(([s, b]) => publicIdentity(s, b));
   return { cameraId, rosterVersion, issuedAt, viewers };
 }
+
+/**
+ * The camera's check of a roster update (§4.2): owner-signed, for this camera, and newer than
+ * the roster it holds (E_STALE_ROSTER), so a relay cannot replay an old roster to re-admit a
+ * revoked viewer.
+ */
+export function acceptRosterUpdate(bytes: Uint8Array, expect: { ownerSignPublicKey: Uint8Array; cameraId: Uint8Array; currentVersion: number }): Roster {
+  const roster = openRoster(bytes, expect.ownerSignPublicKey);
+  if (!equalBytes(roster.cameraId, expect.cameraId)) throw new SealcamError('E_FOREIGN_CAMERA', 'roster: signed for another camera');
+  if (roster.rosterVersion <= expect.currentVersion) {
+    throw new SealcamError('E_STALE_ROSTER', `roster: version ${roster.rosterVersion} is not newer than the held version ${expect.currentVersion}`);
+  }
+  return roster;
+}

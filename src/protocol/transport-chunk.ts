@@ -104,7 +104,8 @@ interface Partial {
   totalLength: number;
   hash: Uint8Array;
   buffer: Uint8Array;
-  seen: Set<number>;
+  /** index -> offset of every piece received. */
+  seen: Map<number, number>;
   bytes: number;
 }
 
@@ -119,7 +120,8 @@ export interface ReassemblerOptions {
 
 /**
  * Puts envelopes back together. `push` returns the whole envelope once its last piece arrives
- * and it hashes correctly; otherwise null. Duplicate pieces (QoS 1 redelivery) are ignored.
+ * and it hashes correctly; otherwise null. Identical duplicates (QoS 1 redelivery) are ignored;
+ * a different piece under an index already held is E_CHUNK_MISMATCH.
  */
 export class Reassembler {
   private readonly partials = new Map<string, Partial>();
@@ -150,14 +152,21 @@ export class Reassembler {
         throw new SealcamError('E_REASSEMBLY_LIMIT', `envelope of ${c.totalLength} bytes exceeds the ${this.maxBytes}-byte reassembly budget`);
       }
       this.makeRoom(c.totalLength);
-      p = { key, count: c.count, totalLength: c.totalLength, hash: c.envelopeHash, buffer: new Uint8Array(c.totalLength), seen: new Set(), bytes: 0 };
+      p = { key, count: c.count, totalLength: c.totalLength, hash: c.envelopeHash, buffer: new Uint8Array(c.totalLength), seen: new Map(), bytes: 0 };
       this.partials.set(key, p);
       this.inFlightBytes += c.totalLength;
     } else if (p.count !== c.count || p.totalLength !== c.totalLength) {
       throw new SealcamError('E_CHUNK_MISMATCH', `piece ${c.index} disagrees with earlier pieces on count or length`);
     }
-    if (p.seen.has(c.index)) return null;
-    p.seen.add(c.index);
+    const earlier = p.seen.get(c.index);
+    if (earlier !== undefined) {
+      // A QoS 1 redelivery is byte-identical; anything else claiming the same index is an attack.
+      if (earlier !== c.offset || !equalBytes(p.buffer.subarray(c.offset, c.offset + c.data.length), c.data)) {
+        throw new SealcamError('E_CHUNK_MISMATCH', `piece ${c.index} arrived twice with different contents`);
+      }
+      return null;
+    }
+    p.seen.set(c.index, c.offset);
     p.buffer.set(c.data, c.offset);
     p.bytes += c.data.length;
     if (p.seen.size < p.count) return null;
