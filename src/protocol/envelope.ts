@@ -224,6 +224,7 @@ export interface ParsedEnvelope {
 /** Split an envelope (or, with `detached`, a 144-byte seal) into header, signature and body. */
 export function parseEnvelope(bytes: Uint8Array, detached = false): ParsedEnvelope {
   const what = detached ? 'segment seal' : 'segment envelope';
+  if (!equalBytes(bytes.subarray(0, 4), SEGMENT_MAGIC)) throw new SealcamError('E_BAD_MAGIC', `${what}: magic is not "SCS1"`);
   if (bytes.length < SEAL_BYTES) throw new SealcamError('E_MALFORMED', `${what}: ${bytes.length} bytes is shorter than the ${SEAL_BYTES}-byte header and signature`);
   const header = decodeHeader(bytes);
   const expected = detached ? SEAL_BYTES : SEAL_BYTES + header.bodyLength;
@@ -274,6 +275,15 @@ export function encodeInner(h: InnerHeader, payload: Uint8Array): Uint8Array {
  * return the payload. Any mismatch is E_INNER_HEADER.
  */
 export function checkInner(plaintext: Uint8Array, expected: InnerHeader): Uint8Array {
+  try {
+    return checkInnerFields(plaintext, expected);
+  } catch (e) {
+    if (SealcamError.is(e, 'E_INNER_HEADER')) throw e;
+    throw new SealcamError('E_INNER_HEADER', `chunk ${expected.chunkIndex} of seq ${expected.seq}: inner header does not parse`, { cause: e });
+  }
+}
+
+function checkInnerFields(plaintext: Uint8Array, expected: InnerHeader): Uint8Array {
   const fail = (field: string) =>
     new SealcamError('E_INNER_HEADER', `chunk ${expected.chunkIndex} of seq ${expected.seq}: inner ${field} does not match the header`);
   if (plaintext.length < INNER_BYTES) throw fail('length');

@@ -48,7 +48,7 @@ export class EpochKey {
     ensure(keyBytes.length === KEY_BYTES, 'E_BAD_ARGUMENT', 'epoch key must be 32 bytes');
   }
   get key(): Uint8Array {
-    ensure(!this.wiped, 'E_UNKNOWN_EPOCH', `epoch ${this.epoch}: key has been erased`);
+    ensure(!this.wiped, 'E_BAD_ARGUMENT', `epoch ${this.epoch}: key has been erased`);
     return this.keyBytes;
   }
   wipe(): void {
@@ -79,13 +79,13 @@ export class CameraEpochs {
   }
 
   get epoch(): EpochKey {
-    ensure(this.current !== null, 'E_UNKNOWN_EPOCH', 'no epoch yet: call rotate() at boot');
+    ensure(this.current !== null, 'E_BAD_ARGUMENT', 'no epoch yet: call rotate() at boot');
     return this.current;
   }
 
   /** The signed announcement of the current epoch (retained on the keys topic). */
   get announcement(): Uint8Array {
-    ensure(this.lastAnnouncement !== null, 'E_UNKNOWN_EPOCH', 'no epoch yet: call rotate() at boot');
+    ensure(this.lastAnnouncement !== null, 'E_BAD_ARGUMENT', 'no epoch yet: call rotate() at boot');
     return this.lastAnnouncement;
   }
 

@@ -9,8 +9,8 @@
  *   2. camera id is the pinned camera   E_FOREIGN_CAMERA (no key is looked at, nothing decrypted)
  *   3. Ed25519 signature                E_BAD_SIGNATURE
  *   4. seq and epoch                    E_REPLAY, E_REORDERED, E_FORWARD_JUMP, E_EPOCH_ROLLBACK, E_UNKNOWN_EPOCH
- *   5. decrypt every chunk              E_DECRYPT
- *   6. inner headers                    E_INNER_HEADER
+ *   5. split the body into chunks       E_MALFORMED
+ *   6. for each chunk in order: decrypt E_DECRYPT, then check its inner header E_INNER_HEADER
  * and only then is the stream state advanced.
  */
 import { concatBytes, equalBytes, toHex } from './bytes.js';
@@ -59,6 +59,7 @@ export interface LiveConfirmation {
 
 interface PendingLive {
   seq: number;
+  kind: SegmentHeader['kind'];
   epoch: number;
   nonce: Uint8Array;
   captureTime: number;
@@ -103,8 +104,8 @@ export class CameraView {
     this.assertSignature(parsed.headerBytes, parsed.signature, sha512(parsed.body!)); // 3
     const verdict = this.stream.check(header.seq, header.epoch); // 4
     const key = this.epochKey(header.epoch);
-    const cts = splitBody(parsed.body!, header.chunkCount);
-    const chunks = cts.map((ct, i) => this.openChunk(ct, header, i, key)); // 5, 6
+    const cts = splitBody(parsed.body!, header.chunkCount); // 5
+    const chunks = cts.map((ct, i) => this.openChunk(ct, header, i, key)); // 6
     this.stream.commit(header.seq, header.epoch, header.final);
     this.pending.delete(header.seq);
     return { header, chunks, payload: concatBytes(...chunks), verdict };
@@ -117,26 +118,21 @@ export class CameraView {
   acceptLiveChunk(bytes: Uint8Array): LiveChunk {
     const { header, ct } = decodeLiveChunk(bytes);
     this.assertPinned(header.cameraId);
-    const top = this.stream.highest;
-    if (top !== null && header.seq <= top) {
-      throw new SealcamError('E_REPLAY', `live chunk for seq ${header.seq}, which is not above the confirmed seq ${top}`);
-    }
-    if (top !== null && header.seq - top > this.stream.maxForwardJump) {
-      throw new SealcamError('E_FORWARD_JUMP', `live chunk for seq ${header.seq} is too far beyond ${top}`);
-    }
+    // The same seq/epoch rules as whole segments (§8): E_REPLAY, E_REORDERED, E_FORWARD_JUMP, E_EPOCH_ROLLBACK.
+    this.stream.check(header.seq, header.epoch);
     const key = this.epochKey(header.epoch);
     let p = this.pending.get(header.seq);
     if (!p) {
       if (header.chunkIndex !== 0) throw new SealcamError('E_REORDERED', `live chunk ${header.chunkIndex} of seq ${header.seq} arrived before chunk 0`);
-      p = { seq: header.seq, epoch: header.epoch, nonce: header.nonce, captureTime: header.captureTime, frames: [], bytes: 0, complete: false };
+      p = { seq: header.seq, kind: header.kind, epoch: header.epoch, nonce: header.nonce, captureTime: header.captureTime, frames: [], bytes: 0, complete: false };
     } else {
-      if (p.epoch !== header.epoch || !equalBytes(p.nonce, header.nonce) || p.captureTime !== header.captureTime) {
+      if (p.kind !== header.kind || p.epoch !== header.epoch || !equalBytes(p.nonce, header.nonce) || p.captureTime !== header.captureTime) {
         throw new SealcamError('E_INNER_HEADER', `live chunk ${header.chunkIndex} of seq ${header.seq} does not belong to the segment begun by chunk 0`);
       }
       if (p.complete || header.chunkIndex < p.frames.length) throw new SealcamError('E_REPLAY', `live chunk ${header.chunkIndex} of seq ${header.seq} was already received`);
       if (header.chunkIndex > p.frames.length) throw new SealcamError('E_REORDERED', `live chunk ${header.chunkIndex} of seq ${header.seq} arrived before chunk ${p.frames.length}`);
     }
-    if (p.bytes + ct.length > MAX_BODY_BYTES) throw new SealcamError('E_REASSEMBLY_LIMIT', `live segment ${header.seq} exceeds ${MAX_BODY_BYTES} bytes`);
+    if (p.bytes + 4 + ct.length > MAX_BODY_BYTES) throw new SealcamError('E_REASSEMBLY_LIMIT', `live segment ${header.seq} exceeds ${MAX_BODY_BYTES} bytes`);
     const payload = checkInner(secretboxOpen(ct, chunkNonce(header.nonce, header.chunkIndex), key.key, `live chunk ${header.chunkIndex} of seq ${header.seq}`), {
       kind: header.kind,
       last: header.last,
@@ -150,10 +146,7 @@ export class CameraView {
     p.frames.push(frame);
     p.bytes += frame.length;
     p.complete = header.last;
-    if (!this.pending.has(p.seq)) {
-      this.pending.set(p.seq, p);
-      this.dropOldPending();
-    }
+    if (!this.pending.has(p.seq)) this.addPending(p);
     return { seq: header.seq, chunkIndex: header.chunkIndex, last: header.last, captureTime: header.captureTime, payload, provisional: true };
   }
 
@@ -171,7 +164,7 @@ export class CameraView {
     }
     const h = new Sha512();
     for (const f of p.frames) h.update(f);
-    if (p.bytes !== header.bodyLength || p.epoch !== header.epoch || !equalBytes(p.nonce, header.nonce) || p.captureTime !== header.captureTime) {
+    if (p.bytes !== header.bodyLength || p.kind !== header.kind || p.epoch !== header.epoch || !equalBytes(p.nonce, header.nonce) || p.captureTime !== header.captureTime) {
       throw new SealcamError('E_BAD_SIGNATURE', `seal for seq ${header.seq} does not match the live chunks received`);
     }
     this.assertSignature(parsed.headerBytes, parsed.signature, h.digest());
@@ -181,11 +174,12 @@ export class CameraView {
     return { header, verdict, chunkCount: header.chunkCount };
   }
 
-  private dropOldPending(): void {
-    while (this.pending.size > MAX_PENDING_SEGMENTS) {
-      const oldest = Math.min(...this.pending.keys());
-      this.pending.delete(oldest);
-    }
+  /** Keep at most MAX_PENDING_SEGMENTS unconfirmed segments: drop confirmed-over ones, then the oldest others. */
+  private addPending(p: PendingLive): void {
+    const top = this.stream.highest;
+    for (const seq of this.pending.keys()) if (top !== null && seq <= top) this.pending.delete(seq);
+    while (this.pending.size >= MAX_PENDING_SEGMENTS) this.pending.delete(Math.min(...this.pending.keys()));
+    this.pending.set(p.seq, p);
   }
 
   private assertPinned(cameraId: Uint8Array): void {

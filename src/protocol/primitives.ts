@@ -69,18 +69,17 @@ function verifyKey(publicKey: Uint8Array): KeyObject {
   const id = Buffer.from(publicKey).toString('hex');
   let key = verifyKeyCache.get(id);
   if (!key) {
-    try {
-      key = createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, publicKey)), format: 'der', type: 'spki' });
-    } catch (cause) {
-      throw new SealcamError('E_BAD_KEY', 'Ed25519 public key is not a valid point', { cause });
-    }
+    key = createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, publicKey)), format: 'der', type: 'spki' });
     if (verifyKeyCache.size > 1024) verifyKeyCache.clear();
     verifyKeyCache.set(id, key);
   }
   return key;
 }
 
-/** True iff `signature` is a valid RFC 8032 Ed25519 signature of `message` by `publicKey`. */
+/**
+ * True iff `signature` is a valid RFC 8032 Ed25519 signature of `message` by `publicKey`. A key
+ * that is not a valid point simply fails to verify.
+ */
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false;
   try {

@@ -16,7 +16,7 @@
  *   36   64×n  entries          signPublicKey(32) || boxPublicKey(32); entry 0 is the owner
  *   ..   64    signature        Ed25519 by the owner over "sealcam/roster/v1\0" || bytes[0 .. 36+64n]
  */
-import { ByteReader, ByteWriter, asciiBytes, concatBytes, equalBytes } from './bytes.js';
+import { ByteReader, ByteWriter, asciiBytes, concatBytes, equalBytes, toHex } from './bytes.js';
 import { SealcamError, ensure } from './errors.js';
 import { ID_BYTES, publicIdentity, type Identity, type PublicIdentity } from './identity.js';
 import { KEY_BYTES, SIGNATURE_BYTES, verifySignature } from './primitives.js';
@@ -71,6 +71,7 @@ export function openRoster(bytes: Uint8Array, ownerSignPublicKey: Uint8Array): R
   if (count < 1 || count > MAX_ROSTER_ENTRIES) throw new SealcamError('E_MALFORMED', `roster: count ${count} outside 1..${MAX_ROSTER_ENTRIES}`);
   const cameraId = r.raw(ID_BYTES);
   const rosterVersion = r.u32();
+  if (rosterVersion === 0) throw new SealcamError('E_MALFORMED', 'roster: rosterVersion 0 is reserved');
   const issuedAt = r.u64();
   const keys: [Uint8Array, Uint8Array][] = [];
   for (let i = 0; i < count; i++) keys.push([r.raw(KEY_BYTES), r.raw(KEY_BYTES)]);
@@ -82,6 +83,8 @@ export function openRoster(bytes: Uint8Array, ownerSignPublicKey: Uint8Array): R
   }
   if (!equalBytes(keys[0]![0], ownerSignPublicKey)) throw new SealcamError('E_MALFORMED', 'roster: entry 0 is not the signing owner');
   const viewers = keys.map(([s, b]) => publicIdentity(s, b));
+  const ids = new Set(viewers.map((v) => toHex(v.id)));
+  if (ids.size !== viewers.length) throw new SealcamError('E_MALFORMED', 'roster: a viewer is listed twice');
   return { cameraId, rosterVersion, issuedAt, viewers };
 }
 

@@ -49,6 +49,8 @@ export class StreamState {
       ensure(snapshot.v === 1, 'E_BAD_ARGUMENT', 'stream snapshot: unknown version');
       ensure(snapshot.highestSeq === null || Number.isSafeInteger(snapshot.highestSeq), 'E_BAD_ARGUMENT', 'stream snapshot: bad highestSeq');
       ensure(/^[0-9a-f]{1,32}$/.test(snapshot.window), 'E_BAD_ARGUMENT', 'stream snapshot: bad window');
+      ensure(Number.isInteger(snapshot.highestEpoch) && snapshot.highestEpoch >= 0, 'E_BAD_ARGUMENT', 'stream snapshot: bad highestEpoch');
+      ensure(typeof snapshot.finalSeen === 'boolean', 'E_BAD_ARGUMENT', 'stream snapshot: bad finalSeen');
     }
     this.highestSeq = snapshot?.highestSeq ?? null;
     this.highestEpoch = snapshot?.highestEpoch ?? 0;

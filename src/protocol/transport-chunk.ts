@@ -77,8 +77,9 @@ export function decodeTransportChunk(message: Uint8Array): TransportChunk {
   const what = 'transport chunk';
   const r = new ByteReader(message, what);
   const fail = (m: string) => new SealcamError('E_CHUNK_HEADER', `${what}: ${m}`);
+  if (!equalBytes(message.subarray(0, 4), TRANSPORT_MAGIC)) throw new SealcamError('E_BAD_MAGIC', `${what}: magic is not "SCC1"`);
   if (message.length < TRANSPORT_HEADER_BYTES) throw fail(`${message.length} bytes is shorter than the header`);
-  if (!equalBytes(r.raw(4), TRANSPORT_MAGIC)) throw fail('magic is not "SCC1"');
+  r.raw(4);
   const version = r.u8();
   if (version !== TRANSPORT_VERSION) throw new SealcamError('E_UNSUPPORTED_VERSION', `${what}: version ${version} is not supported`);
   const flags = r.u8();
@@ -95,6 +96,7 @@ export function decodeTransportChunk(message: Uint8Array): TransportChunk {
   if (totalLength < 1 || totalLength > MAX_ENVELOPE_BYTES) throw fail(`totalLength ${totalLength} outside 1..${MAX_ENVELOPE_BYTES}`);
   if (data.length < 1 || offset + data.length > totalLength) throw fail(`piece [${offset}, ${offset + data.length}) lies outside the ${totalLength}-byte envelope`);
   if (count > totalLength) throw fail(`count ${count} exceeds totalLength ${totalLength}`);
+  if (count === 1 && (offset !== 0 || data.length !== totalLength)) throw fail('a single piece must carry the whole envelope');
   return { index, count, totalLength, offset, envelopeHash, data };
 }
 

@@ -138,7 +138,7 @@ test('header fields: unknown magic, version, kind, flags and bad lengths have th
   t.is(codeOf(() => h.ownerViewer.openSegment(env.subarray(0, env.length - 1))), 'E_MALFORMED');
   t.is(codeOf(() => h.ownerViewer.openSegment(concatBytes(env, new Uint8Array(1)))), 'E_MALFORMED');
   t.is(codeOf(() => h.ownerViewer.openSegment(env.subarray(0, 10))), 'E_MALFORMED');
-  t.is(codeOf(() => h.ownerViewer.openSegment(new Uint8Array(0))), 'E_MALFORMED');
+  t.is(codeOf(() => h.ownerViewer.openSegment(new Uint8Array(0))), 'E_BAD_MAGIC');
 });
 
 test('flipping any single byte of an envelope is rejected', (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SEAL_BYTES, concatBytes } from '../../src/protocol/index.js';
+import { SEAL_BYTES, concatBytes, openRoster } from '../../src/protocol/index.js';
 import { codeOf } from '../helpers/codes.js';
 import { T0, bytesOf, household } from '../helpers/fixtures.js';
 
@@ -85,4 +85,38 @@ test('live viewing: gaps between live segments are reported at confirmation', (t
   view.confirmLive(a.envelope.subarray(0, SEAL_BYTES));
   c.live.forEach((m) => view.acceptLiveChunk(m));
   t.deepEqual(view.confirmLive(c.envelope.subarray(0, SEAL_BYTES)).verdict, { kind: 'gap', missingFrom: 1, missingTo: 1 });
+});
+
+test('live chunks obey the stream rules: an older epoch for a newer seq is E_EPOCH_ROLLBACK, a late seq E_REORDERED', (t) => {
+  const h = household('live-rules');
+  const view = h.ownerViewer.cameras[0]!;
+  liveSegment(h, 1, T0); // seq 0, never delivered
+  const b = liveSegment(h, 1, T0 + 33);
+  const c = liveSegment(h, 1, T0 + 66);
+  c.live.forEach((m) => view.acceptLiveChunk(m));
+  view.confirmLive(c.envelope.subarray(0, SEAL_BYTES));
+  t.is(codeOf(() => view.acceptLiveChunk(b.live[0]!)), 'E_REORDERED');
+  t.is(codeOf(() => view.acceptLiveChunk(c.live[0]!)), 'E_REPLAY');
+  // Epoch 2 for the next segment, then a chunk of a later seq still under epoch 1 (a relay holding back a rotation).
+  const roster = openRoster(h.rosterBytes, h.owner.signPublicKey);
+  const early = h.sealer.begin({ kind: 'media', captureTime: T0 + 99 }); // seq 3, sealed under epoch 1
+  const earlyChunk = early.addChunk(bytesOf('x'), { last: true });
+  early.finish({ durationMs: 33 });
+  view.addAnnouncement(h.epochs.rotate(roster, T0 + 100));
+  const d = liveSegment(h, 1, T0 + 132); // seq 4, epoch 2
+  d.live.forEach((m) => view.acceptLiveChunk(m));
+  view.confirmLive(d.envelope.subarray(0, SEAL_BYTES));
+  t.is(codeOf(() => view.acceptLiveChunk(earlyChunk)), 'E_REORDERED');
+  t.is(view.stream.toJSON().highestEpoch, 2);
+});
+
+test('unconfirmed live segments are bounded: the oldest pending one is dropped, never the newest', (t) => {
+  const h = household('live-bound');
+  const view = h.ownerViewer.cameras[0]!;
+  const segs = Array.from({ length: 6 }, (_, i) => liveSegment(h, 1, T0 + i * 33));
+  for (const s of segs) t.is(view.acceptLiveChunk(s.live[0]!).chunkIndex, 0);
+  // The two oldest were dropped to keep four pending: their seals can no longer confirm.
+  t.is(codeOf(() => view.confirmLive(segs[0]!.envelope.subarray(0, SEAL_BYTES))), 'E_LIVE_INCOMPLETE');
+  t.is(view.confirmLive(segs[5]!.envelope.subarray(0, SEAL_BYTES)).verdict.kind, 'first');
+  t.is(codeOf(() => view.confirmLive(segs[4]!.envelope.subarray(0, SEAL_BYTES))), 'E_REORDERED');
 });

@@ -76,11 +76,11 @@ test('reassembly memory is bounded: oversize envelopes are refused and old parti
   t.true(r.pendingBytes <= 200_000);
 });
 
-test('truncated and foreign messages are E_CHUNK_HEADER', (t) => {
+test('truncated pieces are E_CHUNK_HEADER, foreign ones E_BAD_MAGIC', (t) => {
   const m = splitForTransport(envelope(1000))[0]!;
   const r = new Reassembler();
   t.is(codeOf(() => r.push(m.subarray(0, 20))), 'E_CHUNK_HEADER');
   t.is(codeOf(() => r.push(m.subarray(0, TRANSPORT_HEADER_BYTES))), 'E_CHUNK_HEADER');
-  t.is(codeOf(() => r.push(new Uint8Array(100))), 'E_CHUNK_HEADER');
+  t.is(codeOf(() => r.push(new Uint8Array(100))), 'E_BAD_MAGIC');
   t.is(codeOf(() => splitForTransport(new Uint8Array(10), 40)), 'E_BAD_ARGUMENT');
 });
