@@ -1,0 +1,86 @@
+/** The JSON vectors (test/vectors/segments.json) against this implementation. */
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { CameraView, Identity, Reassembler, concatBytes, fromHex, publicIdentity, toHex } from '../src/protocol/index.js';
+import { codeOf } from './helpers/codes.js';
+
+interface Step {
+  type: 'announcement' | 'segment' | 'live' | 'seal' | 'transport';
+  hex: string;
+}
+const V = JSON.parse(readFileSync(new URL('./vectors/segments.json', import.meta.url), 'utf8')) as {
+  source: string;
+  camera: { signPublicKey: string; boxPublicKey: string; id: string };
+  viewer: { identitySecret: string; id: string };
+  announcement: string;
+  valid: { name: string; hex: string; expect: { kind: string; seq: number; epoch: number; final: boolean; captureTime: number; durationMs: number; chunks: string[] } }[];
+  live: { chunks: string[]; seal: string; expectPayloads: string[] };
+  transport: { pieces: string[]; envelope: string };
+  invalid: { name: string; steps: Step[]; error: string }[];
+};
+
+const freshView = () => {
+  const viewer = Identity.fromSecret(fromHex(V.viewer.identitySecret));
+  const camera = publicIdentity(fromHex(V.camera.signPublicKey), fromHex(V.camera.boxPublicKey));
+  return new CameraView(camera, viewer);
+};
+
+function feed(view: CameraView, r: Reassembler, step: Step): void {
+  if (step.hex === 'end') return view.stream.assertComplete();
+  const b = fromHex(step.hex);
+  if (step.type === 'announcement') view.addAnnouncement(b);
+  else if (step.type === 'segment') view.openSegment(b);
+  else if (step.type === 'live') view.acceptLiveChunk(b);
+  else if (step.type === 'seal') view.confirmLive(b);
+  else {
+    const envelope = r.push(b);
+    if (envelope) view.openSegment(envelope);
+  }
+}
+
+test('the vectors file is what the generator produces (npm run vectors)', (t) => {
+  const out = execFileSync(process.execPath, ['--import=tsx', 'test/vectors/generate.ts', '--check'], { encoding: 'utf8' });
+  t.regex(out, /up to date/);
+});
+
+test('ids in the vectors are the fingerprints of the keys', (t) => {
+  t.is(toHex(publicIdentity(fromHex(V.camera.signPublicKey), fromHex(V.camera.boxPublicKey)).id), V.camera.id);
+  t.is(Identity.fromSecret(fromHex(V.viewer.identitySecret)).idHex, V.viewer.id);
+});
+
+test('valid segments open in order with the expected fields and payloads, and the stream is complete', (t) => {
+  const view = freshView();
+  view.addAnnouncement(fromHex(V.announcement));
+  for (const v of V.valid) {
+    const o = view.openSegment(fromHex(v.hex));
+    const { chunks, ...fields } = v.expect;
+    t.deepEqual({ kind: o.header.kind, seq: o.header.seq, epoch: o.header.epoch, final: o.header.final, captureTime: o.header.captureTime, durationMs: o.header.durationMs }, fields, v.name);
+    t.deepEqual(o.chunks.map(toHex), chunks, v.name);
+  }
+  t.notThrows(() => view.stream.assertComplete());
+});
+
+test('live chunks open and their seal confirms them', (t) => {
+  const view = freshView();
+  view.addAnnouncement(fromHex(V.announcement));
+  view.openSegment(fromHex(V.valid[0]!.hex));
+  const payloads = V.live.chunks.map((c) => toHex(view.acceptLiveChunk(fromHex(c)).payload));
+  t.deepEqual(payloads, V.live.expectPayloads);
+  t.is(view.confirmLive(fromHex(V.live.seal)).chunkCount, V.live.chunks.length);
+});
+
+test('transport pieces reassemble to the envelope', (t) => {
+  const r = new Reassembler();
+  const out = V.transport.pieces.map((p) => r.push(fromHex(p))).filter((x) => x !== null);
+  t.deepEqual(out.map((x) => toHex(concatBytes(x!))), [V.transport.envelope]);
+});
+
+for (const c of V.invalid) {
+  test(`invalid: ${c.name} -> ${c.error}`, (t) => {
+    const view = freshView();
+    const r = new Reassembler();
+    c.steps.slice(0, -1).forEach((s) => feed(view, r, s));
+    t.is(codeOf(() => feed(view, r, c.steps.at(-1)!)), c.error as never);
+  });
+}
