@@ -1,0 +1,71 @@
+/**
+ * The import rules of DESIGN.md, checked on the source text: src/protocol is pure (no I/O modules,
+ * no clock, no ambient randomness, nothing from the app folders), no app imports another, and the
+ * relay never imports a decryption path.
+ */
+import test from 'ava';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const SRC = new URL('../src/', import.meta.url).pathname;
+const APPS = ['device', 'relay', 'owner', 'firmware'];
+
+function files(dir: string): string[] {
+  let out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(files(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const imports = (file: string) => [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+
+test('src/protocol imports only itself, tweetnacl and node:crypto, and reads no clock', (t) => {
+  const protocolFiles = files(join(SRC, 'protocol'));
+  t.true(protocolFiles.length >= 10);
+  for (const f of protocolFiles) {
+    for (const spec of imports(f)) {
+      t.true(spec.startsWith('./') || spec === 'tweetnacl' || spec === 'node:crypto', `${relative(SRC, f)} imports ${spec}`);
+    }
+    const text = readFileSync(f, 'utf8');
+    t.false(/Date\.now\(|new Date\(\)|performance\.now|Math\.random/.test(text), `${relative(SRC, f)} reads a clock or ambient randomness`);
+    t.false(/randomBytes|getRandomValues/.test(text.replace(/export const systemRandom[^\n]*\n/, '')), `${relative(SRC, f)} draws randomness outside systemRandom`);
+  }
+});
+
+test('no app folder imports another app folder or the cli', (t) => {
+  for (const app of APPS) {
+    let dir: string;
+    try {
+      dir = join(SRC, app);
+      statSync(dir);
+    } catch {
+      continue;
+    }
+    for (const f of files(dir)) {
+      for (const spec of imports(f)) {
+        for (const other of [...APPS, 'cli']) {
+          if (other !== app) t.false(new RegExp(`^(\\.\\./)+${other}/`).test(spec), `${relative(SRC, f)} imports ${spec}`);
+        }
+      }
+    }
+  }
+  t.pass();
+});
+
+test('the relay never imports a decryption path', (t) => {
+  let relayFiles: string[] = [];
+  try {
+    relayFiles = files(join(SRC, 'relay'));
+  } catch {
+    // no relay yet
+  }
+  for (const f of relayFiles) {
+    for (const spec of imports(f)) {
+      t.false(/protocol\/(open|epoch|primitives|index)(\.js)?$|^tweetnacl$/.test(spec), `${relative(SRC, f)} imports ${spec}`);
+    }
+  }
+  t.pass();
+});
