@@ -40,6 +40,18 @@ export const ERROR_CODES = [
   'E_CHUNK_HEADER',
   'E_CHUNK_MISMATCH',
   'E_REASSEMBLY_LIMIT',
+  // §9.9 media and capture (src/media, src/device): bad input from cameras and files
+  'E_MEDIA_HEADER',
+  'E_UNSUPPORTED_PIXEL_FORMAT',
+  'E_TRUNCATED_INPUT',
+  'E_RESOLUTION_MISMATCH',
+  'E_CAPTURE_FAILED',
+  'E_BITSTREAM',
+  'E_ENCODER',
+  // §9.10 device configuration
+  'E_BOARD_PROFILE',
+  'E_CONFIG',
+  'E_NOT_PAIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
