@@ -67,17 +67,23 @@ export class ByteWriter {
     this.view = new DataView(this.bytes.buffer);
   }
 
+  private range(v: number, max: number, what: string): void {
+    ensure(Number.isInteger(v) && v >= 0 && v <= max, 'E_BAD_ARGUMENT', `${what} field: expected an integer in 0..${max}, got ${v}`);
+  }
   u8(v: number): this {
+    this.range(v, 0xff, 'u8');
     this.view.setUint8(this.off, v);
     this.off += 1;
     return this;
   }
   u16(v: number): this {
+    this.range(v, 0xffff, 'u16');
     this.view.setUint16(this.off, v);
     this.off += 2;
     return this;
   }
   u32(v: number): this {
+    this.range(v, MAX_U32, 'u32');
     this.view.setUint32(this.off, v);
     this.off += 4;
     return this;

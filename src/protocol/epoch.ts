@@ -94,6 +94,7 @@ export class CameraEpochs {
     ensure(equalBytes(roster.cameraId, this.camera.id), 'E_BAD_ARGUMENT', 'rotate: roster is for another camera');
     ensure(roster.viewers.length <= MAX_ROSTER_ENTRIES, 'E_BAD_ARGUMENT', 'rotate: roster too large');
     ensure(this.lastEpoch < 0xffff_ffff, 'E_BAD_ARGUMENT', 'rotate: epoch counter exhausted');
+    ensure(Number.isInteger(roster.rosterVersion) && roster.rosterVersion >= 1 && roster.rosterVersion <= 0xffff_ffff, 'E_BAD_ARGUMENT', 'rotate: rosterVersion must be in 1..2^32-1');
     const epoch = this.lastEpoch + 1;
     const key = draw(this.random, KEY_BYTES);
     const ephemeral = nacl.box.keyPair.fromSecretKey(draw(this.random, KEY_BYTES));
@@ -108,14 +109,20 @@ export class CameraEpochs {
       .u64(now)
       .raw(ephemeral.publicKey, KEY_BYTES);
     const plaintext = wrappedPlaintext(this.camera.id, epoch, key);
-    for (const viewer of roster.viewers) {
-      const nonce = draw(this.random, NONCE_BYTES);
-      const shared = boxSharedKey(viewer.boxPublicKey, ephemeral.secretKey);
-      w.raw(viewer.id, ID_BYTES).raw(nonce, NONCE_BYTES).raw(nacl.box.after(plaintext, nonce, shared), WRAPPED_BOX_BYTES);
-      wipe(shared);
+    try {
+      for (const viewer of roster.viewers) {
+        const nonce = draw(this.random, NONCE_BYTES);
+        const shared = boxSharedKey(viewer.boxPublicKey, ephemeral.secretKey);
+        w.raw(viewer.id, ID_BYTES).raw(nonce, NONCE_BYTES).raw(nacl.box.after(plaintext, nonce, shared), WRAPPED_BOX_BYTES);
+        wipe(shared);
+      }
+    } catch (e) {
+      wipe(key);
+      throw e;
+    } finally {
+      wipe(plaintext);
+      wipe(ephemeral.secretKey);
     }
-    wipe(plaintext);
-    wipe(ephemeral.secretKey);
     const body = w.done();
     this.current?.wipe();
     this.current = new EpochKey(epoch, key);

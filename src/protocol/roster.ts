@@ -16,7 +16,7 @@
  *   36   64×n  entries          signPublicKey(32) || boxPublicKey(32); entry 0 is the owner
  *   ..   64    signature        Ed25519 by the owner over "sealcam/roster/v1\0" || bytes[0 .. 36+64n]
  */
-import { ByteReader, ByteWriter, asciiBytes, concatBytes, equalBytes, toHex } from './bytes.js';
+import { ByteReader, ByteWriter, MAX_U32, asciiBytes, concatBytes, equalBytes, toHex } from './bytes.js';
 import { SealcamError, ensure } from './errors.js';
 import { ID_BYTES, publicIdentity, type Identity, type PublicIdentity } from './identity.js';
 import { KEY_BYTES, SIGNATURE_BYTES, verifySignature } from './primitives.js';
@@ -41,7 +41,8 @@ export function signRoster(owner: Identity, roster: Omit<Roster, 'viewers'> & { 
   ensure(viewers.length >= 1 && viewers.length <= MAX_ROSTER_ENTRIES, 'E_BAD_ARGUMENT', `roster: expected 1..${MAX_ROSTER_ENTRIES} viewers, got ${viewers.length}`);
   ensure(equalBytes(viewers[0]!.id, owner.id), 'E_BAD_ARGUMENT', 'roster: viewers[0] must be the signing owner');
   ensure(roster.cameraId.length === ID_BYTES, 'E_BAD_ARGUMENT', 'roster: cameraId must be 16 bytes');
-  ensure(Number.isInteger(roster.rosterVersion) && roster.rosterVersion >= 1, 'E_BAD_ARGUMENT', 'roster: rosterVersion must be an integer >= 1');
+  ensure(Number.isInteger(roster.rosterVersion) && roster.rosterVersion >= 1 && roster.rosterVersion <= MAX_U32, 'E_BAD_ARGUMENT', 'roster: rosterVersion must be an integer in 1..2^32-1');
+  ensure(new Set(viewers.map((v) => toHex(v.id))).size === viewers.length, 'E_BAD_ARGUMENT', 'roster: a viewer is listed twice');
   const w = new ByteWriter(ROSTER_FIXED_BYTES + ROSTER_ENTRY_BYTES * viewers.length)
     .raw(ROSTER_MAGIC)
     .u8(ROSTER_VERSION)
@@ -56,8 +57,9 @@ export function signRoster(owner: Identity, roster: Omit<Roster, 'viewers'> & { 
 }
 
 /**
- * Parse and verify a roster against the pinned owner signing key. Checks in order: layout,
- * signature (E_ROSTER_SIGNATURE), that entry 0 is the owner, that every box key is usable.
+ * Parse and verify a roster against the pinned owner signing key (§4.3). Checks in order: layout
+ * (rosterVersion 0 is E_MALFORMED), signature (E_ROSTER_SIGNATURE), that entry 0 is the owner,
+ * that every box key is usable, that no viewer is listed twice (E_MALFORMED).
  */
 export function openRoster(bytes: Uint8Array, ownerSignPublicKey: Uint8Array): Roster {
   const r = new ByteReader(bytes, 'roster');
@@ -89,7 +91,7 @@ export function openRoster(bytes: Uint8Array, ownerSignPublicKey: Uint8Array): R
 }
 
 /**
- * The camera's check of a roster update (§4.2): owner-signed, for this camera, and newer than
+ * The camera's check of a roster update (§4.4): owner-signed, for this camera, and newer than
  * the roster it holds (E_STALE_ROSTER), so a relay cannot replay an old roster to re-admit a
  * revoked viewer.
  */

@@ -67,9 +67,10 @@ export class SegmentSealer {
   begin(start: SegmentStart): SegmentWriter {
     ensure(this.open === null, 'E_BAD_ARGUMENT', 'begin: the previous segment is still open; finish it first');
     ensure(Number.isSafeInteger(start.captureTime) && start.captureTime >= 0, 'E_BAD_ARGUMENT', 'captureTime: expected ms since the Unix epoch');
+    const epochKey = this.epochs.epoch; // throws before a seq is used if there is no epoch yet
     const seq = this.seq++;
     const nonce = new ByteWriter(NONCE_BYTES).raw(draw(this.random, RANDOM_NONCE_BYTES)).u64(seq).u32(0).done();
-    const writer = new SegmentWriter(this.camera, this.epochs.epoch, seq, nonce, start, () => {
+    const writer = new SegmentWriter(this.camera, epochKey, seq, nonce, start, () => {
       this.open = null;
     });
     this.open = writer;

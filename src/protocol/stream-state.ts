@@ -47,7 +47,7 @@ export class StreamState {
     ensure(Number.isSafeInteger(this.maxForwardJump) && this.maxForwardJump >= 1, 'E_BAD_ARGUMENT', 'maxForwardJump must be a positive integer');
     if (snapshot) {
       ensure(snapshot.v === 1, 'E_BAD_ARGUMENT', 'stream snapshot: unknown version');
-      ensure(snapshot.highestSeq === null || Number.isSafeInteger(snapshot.highestSeq), 'E_BAD_ARGUMENT', 'stream snapshot: bad highestSeq');
+      ensure(snapshot.highestSeq === null || (Number.isSafeInteger(snapshot.highestSeq) && snapshot.highestSeq >= 0), 'E_BAD_ARGUMENT', 'stream snapshot: bad highestSeq');
       ensure(/^[0-9a-f]{1,32}$/.test(snapshot.window), 'E_BAD_ARGUMENT', 'stream snapshot: bad window');
       ensure(Number.isInteger(snapshot.highestEpoch) && snapshot.highestEpoch >= 0, 'E_BAD_ARGUMENT', 'stream snapshot: bad highestEpoch');
       ensure(typeof snapshot.finalSeen === 'boolean', 'E_BAD_ARGUMENT', 'stream snapshot: bad finalSeen');

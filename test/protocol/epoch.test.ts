@@ -137,3 +137,22 @@ test('roster updates: a replayed old roster is E_STALE_ROSTER, one for another c
   const other = signRoster(h.owner, { cameraId: new Uint8Array(16).fill(1), rosterVersion: 3, issuedAt: T0, viewers: [h.owner.public] });
   t.is(codeOf(() => acceptRosterUpdate(other, expect)), 'E_FOREIGN_CAMERA');
 });
+
+test('misuse of the camera side is refused without side effects', (t) => {
+  const h = household('camera-misuse', 1);
+  // Versions beyond u32 and duplicate viewers never reach the wire.
+  t.is(codeOf(() => signRoster(h.owner, { cameraId: h.camera.id, rosterVersion: 2 ** 32 + 1, issuedAt: T0, viewers: [h.owner.public] })), 'E_BAD_ARGUMENT');
+  t.is(codeOf(() => signRoster(h.owner, { cameraId: h.camera.id, rosterVersion: 2, issuedAt: T0, viewers: [h.owner.public, h.others[0]!.public, h.others[0]!.public] })), 'E_BAD_ARGUMENT');
+  // A sealer used before the first rotate() does not burn a seq.
+  const fresh = new CameraEpochs(h.camera, seededRandom('fresh'), 0);
+  const sealer = new SegmentSealer(h.camera, fresh, seededRandom('fresh-sealer'), 7);
+  t.is(codeOf(() => sealer.begin({ kind: 'media', captureTime: T0 })), 'E_BAD_ARGUMENT');
+  t.is(sealer.nextSeq, 7);
+  // A roster with a low-order viewer key aborts the rotation and keeps the current epoch.
+  const low = JSON.parse(readFileSync(new URL('../vectors/x25519-wycheproof-low-order.json', import.meta.url), 'utf8')) as { vectors: { public: string }[] };
+  const badViewer = { id: new Uint8Array(16).fill(3), signPublicKey: new Uint8Array(32).fill(4), boxPublicKey: fromHex(low.vectors[1]!.public) };
+  const before = h.epochs.epoch;
+  t.is(codeOf(() => h.epochs.rotate({ cameraId: h.camera.id, rosterVersion: 2, issuedAt: T0, viewers: [h.owner.public, badViewer] }, T0)), 'E_LOW_ORDER_POINT');
+  t.is(h.epochs.epoch, before);
+  t.is(h.epochs.epoch.epoch, 1);
+});
