@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { SealcamError } from '../protocol/index.js';
 import { registerInspect } from './inspect.js';
 import { registerDemo } from './demo.js';
+import { registerDevice } from './device.js';
 
 export function buildProgram(): Command {
   const program = new Command('sealcam')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDemo(program);
+  registerDevice(program);
   registerInspect(program);
   return program;
 }

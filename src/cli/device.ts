@@ -1,0 +1,103 @@
+/** `sealcam device …`: the on-board agent. */
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadBoard } from '../device/board.js';
+import { DeviceHome } from '../device/home.js';
+import { runAgent } from '../device/agent.js';
+import { DirectorySink } from '../device/sink.js';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+interface RunOptions {
+  board: string;
+  home: string;
+  out: string;
+  seconds: number;
+  bitrate?: number;
+  segmentSeconds?: number;
+  chunkFrames?: number;
+  realtime?: boolean;
+  json?: boolean;
+}
+
+export function registerDevice(program: Command): void {
+  const device = program.command('device').description('the camera-side agent');
+  device
+    .command('run')
+    .description(
+      'capture, encode (H.264), cut fMP4 segments and seal each one for the paired owner, writing sealed envelopes to --out. ' +
+        'The camera must be paired: it never produces unsealed output',
+    )
+    .requiredOption('--board <name>', 'board profile from boards/ (e.g. sim) or a path to a profile .json')
+    .option('--home <dir>', 'camera home: identity, pairing, counters (created on first run, mode 0700)', 'sealcam-device')
+    .option('--out <dir>', 'directory for sealed envelopes (epoch-*.sck, seg-*.scs)', 'sealcam-out')
+    .option('--seconds <n>', 'seconds of video to capture', positiveNumber, 10)
+    .option('--bitrate <bps>', 'H.264 bitrate in bits per second (default: the board profile)', positiveInt)
+    .option('--segment-seconds <n>', 'media segment length (default: the board profile)', positiveNumber)
+    .option('--chunk-frames <n>', 'frames per live chunk (default: the board profile)', positiveInt)
+    .option('--realtime', 'pace the sim camera in real time and drop frames the encoder cannot keep up with, like a live camera')
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts: RunOptions) => {
+      const board = await loadBoard(opts.board);
+      const home = await DeviceHome.open(resolve(opts.home));
+      const sink = new DirectorySink(resolve(opts.out));
+      const started = Date.now();
+      const video = {
+        ...(opts.bitrate ? { bitrate: opts.bitrate } : {}),
+        ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}),
+        ...(opts.chunkFrames ? { chunkFrames: opts.chunkFrames } : {}),
+      };
+      const total = Math.round(opts.seconds * board.video.fps);
+      const result = await runAgent({
+        board,
+        home,
+        sink,
+        seconds: opts.seconds,
+        video,
+        realtime: opts.realtime ?? false,
+        onProgress: (p) => {
+          const fps = p.framesCaptured / ((Date.now() - started) / 1000);
+          process.stderr.write(
+            `  frames ${p.framesCaptured}/${total} captured, ${p.encoder?.encoded ?? p.segmenter.frames} encoded, ${p.encoder?.dropped ?? 0} dropped · ${p.segmentsSealed} segments sealed · ${fps.toFixed(1)} fps\n`,
+          );
+        },
+      });
+      const summary = {
+        cameraId: result.cameraId,
+        board: board.name,
+        codec: result.codec,
+        epoch: result.epoch,
+        framesCaptured: result.framesCaptured,
+        framesEncoded: result.encoder?.encoded ?? result.segmenter.frames,
+        framesDropped: result.encoder?.dropped ?? 0,
+        framesSegmented: result.segmenter.frames,
+        segmentsSealed: result.segmentsSealed,
+        liveChunks: result.liveChunks,
+        bytesSealed: result.bytesSealed,
+        seqs: [result.firstSeq, result.nextSeq - 1],
+        out: sink.dir,
+        seconds: (Date.now() - started) / 1000,
+      };
+      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else {
+        process.stdout.write(
+          [
+            `camera ${summary.cameraId} (${summary.board}), ${summary.codec ?? 'h264'}, epoch ${summary.epoch}`,
+            `  frames   ${summary.framesCaptured} captured, ${summary.framesEncoded} encoded, ${summary.framesDropped} dropped`,
+            `  sealed   ${summary.segmentsSealed} segments (seq ${summary.seqs[0]}..${summary.seqs[1]}), ${summary.liveChunks} live chunks, ${summary.bytesSealed} bytes`,
+            `  written  ${summary.out}`,
+            '',
+          ].join('\n'),
+        );
+      }
+    });
+}

@@ -1,0 +1,81 @@
+/**
+ * The on-board agent, wired from its parts:
+ *   board profile (board.ts) → camera home: identity, pairing, counters (home.ts)
+ *   → capture source (media/synthetic.ts, media/process-source.ts)
+ *   → epoch keys for the roster (protocol/epoch.ts) → sealer (protocol/seal.ts)
+ *   → pipeline: encode, segment, seal (pipeline.ts) → sink (sink.ts; the MQTT uploader later).
+ */
+import { CameraEpochs, SegmentSealer, systemRandom, type RandomSource } from '../protocol/index.js';
+import { ProcessSource } from '../media/process-source.js';
+import { SyntheticSource, type Clock, type Overlay } from '../media/synthetic.js';
+import type { CaptureSource } from '../media/source.js';
+import type { BoardProfile } from './board.js';
+import { DeviceHome } from './home.js';
+import { runPipeline, type PipelineProgress, type PipelineResult } from './pipeline.js';
+import type { EnvelopeSink } from './sink.js';
+
+export interface AgentOptions {
+  board: BoardProfile;
+  home: DeviceHome;
+  sink: EnvelopeSink;
+  /** stop after this many seconds of video */
+  seconds: number;
+  /** overrides of the board's video settings */
+  video?: Partial<BoardProfile['video']>;
+  /** pace the synthetic camera in real time (a live camera) instead of as fast as it encodes */
+  realtime?: boolean;
+  overlay?: Overlay;
+  clock?: Clock;
+  random?: RandomSource;
+  onProgress?: (p: PipelineProgress) => void;
+}
+
+export interface AgentResult extends PipelineResult {
+  cameraId: string;
+  epoch: number;
+  firstSeq: number;
+  nextSeq: number;
+}
+
+export async function openCaptureSource(board: BoardProfile, video: BoardProfile['video'], maxFrames: number, options: { realtime?: boolean; overlay?: Overlay; clock?: Clock } = {}): Promise<CaptureSource> {
+  const { width, height, fps } = video;
+  if (board.capture.driver === 'synthetic') {
+    const source = new SyntheticSource({ width, height, fps, maxFrames, realtime: options.realtime ?? false, ...(options.clock ? { clock: options.clock } : {}) });
+    if (options.overlay) source.scene.setOverlay(options.overlay);
+    return source;
+  }
+  const format = board.capture.format === 'raw' ? 'i420' : board.capture.format;
+  return ProcessSource.start({ command: board.capture.command!, format, width, height, fps, maxFrames });
+}
+
+export async function runAgent(o: AgentOptions): Promise<AgentResult> {
+  const video = { ...o.board.video, ...o.video };
+  const random = o.random ?? systemRandom;
+  const pairing = await o.home.pairing();
+  const epochs = new CameraEpochs(o.home.identity, random, o.home.lastEpoch);
+  // The epoch number is persisted before its key is used, so a reboot never reuses it.
+  await o.home.recordEpoch(o.home.lastEpoch + 1);
+  const announcement = epochs.rotate(pairing.roster, Date.now());
+  await o.sink.announce(announcement, epochs.epoch.epoch);
+
+  let { first, limit } = await o.home.reserveSeqs();
+  const sealer = new SegmentSealer(o.home.identity, epochs, random, first);
+  const maxFrames = Math.round(o.seconds * video.fps);
+  const source = await openCaptureSource(o.board, video, maxFrames, { realtime: o.realtime, overlay: o.overlay, clock: o.clock });
+  const result = await runPipeline({
+    source,
+    sealer,
+    sink: o.sink,
+    bitrate: video.bitrate,
+    segmentSeconds: video.segmentSeconds,
+    chunkFrames: video.chunkFrames,
+    hardwareAcceleration: o.board.encoder.hardwareAcceleration,
+    dropWhenBehind: o.realtime ?? false,
+    beforeSegment: async () => {
+      if (sealer.nextSeq + 2 >= limit) limit = await o.home.extendSeqs();
+    },
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  await o.sink.close();
+  return { ...result, cameraId: o.home.identity.idHex, epoch: epochs.epoch.epoch, firstSeq: first, nextSeq: sealer.nextSeq };
+}

@@ -1,0 +1,90 @@
+/**
+ * Board profiles (boards/*.json): what a camera board is and how sealcam runs on it. The schema
+ * is enforced when a profile loads; a bad profile fails with E_BOARD_PROFILE naming the field.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { SealcamError } from '../protocol/errors.js';
+
+const argv = z.array(z.string().min(1)).min(1);
+
+export const BoardProfileSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'lowercase letters, digits and dashes'),
+    description: z.string().min(1),
+    soc: z.string().min(1),
+    arch: z.enum(['x64', 'arm64']),
+    ramMB: z.number().int().min(128),
+    capture: z
+      .object({
+        /** synthetic: the built-in scene; process: spawn `command` and parse its stdout as `format` */
+        driver: z.enum(['synthetic', 'process']),
+        command: argv.optional(),
+        format: z.enum(['raw', 'y4m', 'i420', 'h264']),
+      })
+      .strict()
+      .refine((c) => (c.driver === 'process') === (c.command !== undefined), { message: 'a process driver needs a command, and only it', path: ['command'] }),
+    encoder: z
+      .object({
+        /** webcodecs: software H.264 by node-webcodecs; passthrough: the capture already yields H.264 */
+        strategy: z.enum(['webcodecs', 'passthrough']),
+        hardwareAcceleration: z.enum(['prefer-software', 'no-preference', 'prefer-hardware']).default('prefer-software'),
+        notes: z.string().optional(),
+      })
+      .strict(),
+    video: z
+      .object({
+        width: z.number().int().min(320).max(3840).multipleOf(2),
+        height: z.number().int().min(240).max(2160).multipleOf(2),
+        fps: z.number().min(1).max(60),
+        bitrate: z.number().int().min(100_000).max(50_000_000),
+        segmentSeconds: z.number().min(0.5).max(60),
+        chunkFrames: z.number().int().min(1).max(120),
+      })
+      .strict(),
+    spool: z.object({ dir: z.string().min(1), maxBytes: z.number().int().min(1_000_000) }).strict(),
+    flash: z.object({ method: z.enum(['rootfs-dir', 'none']), notes: z.string().optional() }).strict(),
+    service: z.enum(['systemd', 'none']),
+  })
+  .strict()
+  .refine((b) => (b.encoder.strategy === 'passthrough') === (b.capture.format === 'h264'), {
+    message: 'passthrough encoding goes with h264 capture, and only with it',
+    path: ['encoder', 'strategy'],
+  });
+
+export type BoardProfile = z.infer<typeof BoardProfileSchema>;
+
+export const BOARDS_DIR = fileURLToPath(new URL('../../boards/', import.meta.url));
+
+/** Validate a parsed profile; `origin` names it in errors. */
+export function parseBoardProfile(json: unknown, origin: string): BoardProfile {
+  const result = BoardProfileSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.join('.') || '(top level)';
+    throw new SealcamError('E_BOARD_PROFILE', `${origin}: field "${field}": ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** Load boards/<name>.json (or a path ending in .json). */
+export async function loadBoard(nameOrPath: string, dir = BOARDS_DIR): Promise<BoardProfile> {
+  const path = nameOrPath.endsWith('.json') ? nameOrPath : join(dir, `${nameOrPath}.json`);
+  if (!nameOrPath.endsWith('.json') && !/^[a-z0-9-]+$/.test(nameOrPath)) throw new SealcamError('E_BOARD_PROFILE', `board name ${JSON.stringify(nameOrPath)} is not a profile name`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    const known = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && f !== 'schema.json').map((f) => f.slice(0, -5));
+    throw new SealcamError('E_BOARD_PROFILE', `no board profile ${JSON.stringify(nameOrPath)} (known: ${known.join(', ') || 'none'})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SealcamError('E_BOARD_PROFILE', `${path}: not JSON (${(e as Error).message})`);
+  }
+  return parseBoardProfile(json, path);
+}

@@ -1,0 +1,152 @@
+/**
+ * The camera's home directory: its identity, its pairing, and the counters that must never go
+ * backwards. Secrets are created on first boot (no default credentials) and stored with mode 0600
+ * in a 0700 directory; every write is atomic (write, fsync, rename).
+ *
+ *   camera.key    {"v":1,"secret":"<hex of Ed25519 seed || X25519 secret>"}       0600
+ *   owner.json    {"v":1,"signPublicKey":"…","boxPublicKey":"…"} the pinned owner   0600
+ *   roster.bin    the owner-signed roster in force (PROTOCOL.md §4)                 0600
+ *   state.json    {"v":1,"lastEpoch":N,"seqHighWater":N}                            0600
+ *
+ * Seq numbers are reserved in blocks: the high-water mark is persisted before any seq below it is
+ * used, so after a power cut the camera resumes above every seq it may have sealed (PROTOCOL.md
+ * §6.2 relies on seq never repeating under one key).
+ */
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  Identity,
+  SealcamError,
+  acceptRosterUpdate,
+  fromHex,
+  openRoster,
+  publicIdentity,
+  systemRandom,
+  toHex,
+  type PublicIdentity,
+  type RandomSource,
+  type Roster,
+} from '../protocol/index.js';
+import { writeFileAtomic } from './atomic-file.js';
+
+const SEQ_BLOCK = 1000;
+
+interface DeviceState {
+  v: 1;
+  lastEpoch: number;
+  seqHighWater: number;
+}
+
+export interface Pairing {
+  owner: PublicIdentity;
+  roster: Roster;
+  rosterBytes: Uint8Array;
+}
+
+export class DeviceHome {
+  private constructor(
+    readonly dir: string,
+    readonly identity: Identity,
+    private state: DeviceState,
+  ) {}
+
+  /** Open (creating on first boot) the home at `dir`. */
+  static async open(dir: string, random: RandomSource = systemRandom): Promise<DeviceHome> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    const keyPath = join(dir, 'camera.key');
+    let identity: Identity;
+    const existing = await readFile(keyPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+    if (existing === null) {
+      identity = Identity.generate(random);
+      await writeFileAtomic(keyPath, `${JSON.stringify({ v: 1, secret: toHex(identity.exportSecret()) })}\n`, 0o600);
+    } else {
+      const mode = (await stat(keyPath)).mode & 0o777;
+      if (mode & 0o077) throw new SealcamError('E_CONFIG', `${keyPath} is readable by others (mode ${mode.toString(8)}); fix with chmod 600`);
+      identity = Identity.fromSecret(fromHex(parseJson<{ secret: string }>(existing, keyPath).secret, 64, 'camera.key secret'));
+    }
+    const statePath = join(dir, 'state.json');
+    const stateText = await readFile(statePath, 'utf8').catch(() => null);
+    const state: DeviceState = stateText ? parseJson<DeviceState>(stateText, statePath) : { v: 1, lastEpoch: 0, seqHighWater: 0 };
+    if (state.v !== 1 || !Number.isSafeInteger(state.lastEpoch) || !Number.isSafeInteger(state.seqHighWater)) throw new SealcamError('E_CONFIG', `${statePath}: unknown or damaged state`);
+    return new DeviceHome(dir, identity, state);
+  }
+
+  get lastEpoch(): number {
+    return this.state.lastEpoch;
+  }
+
+  /** Persist that epochs up to `epoch` are used, before the epoch key is used. */
+  async recordEpoch(epoch: number): Promise<void> {
+    this.state = { ...this.state, lastEpoch: Math.max(this.state.lastEpoch, epoch) };
+    await this.saveState();
+  }
+
+  /**
+   * Reserve seqs for this boot: returns the first seq to use. Persists a high-water mark
+   * `SEQ_BLOCK` above it; call `extendSeqs` before the reserved block runs out.
+   */
+  async reserveSeqs(): Promise<{ first: number; limit: number }> {
+    const first = this.state.seqHighWater;
+    this.state = { ...this.state, seqHighWater: first + SEQ_BLOCK };
+    await this.saveState();
+    return { first, limit: first + SEQ_BLOCK };
+  }
+
+  /** Move the high-water mark up by another block; returns the new limit. */
+  async extendSeqs(): Promise<number> {
+    this.state = { ...this.state, seqHighWater: this.state.seqHighWater + SEQ_BLOCK };
+    await this.saveState();
+    return this.state.seqHighWater;
+  }
+
+  /** Record the owner and the first roster, as pairing does. */
+  async pinOwner(owner: PublicIdentity, rosterBytes: Uint8Array): Promise<void> {
+    const roster = openRoster(rosterBytes, owner.signPublicKey);
+    if (toHex(roster.cameraId) !== this.identity.idHex) throw new SealcamError('E_FOREIGN_CAMERA', 'roster is for another camera');
+    await writeFileAtomic(join(this.dir, 'owner.json'), `${JSON.stringify({ v: 1, signPublicKey: toHex(owner.signPublicKey), boxPublicKey: toHex(owner.boxPublicKey) })}\n`);
+    await writeFileAtomic(join(this.dir, 'roster.bin'), rosterBytes);
+  }
+
+  /** Accept a newer owner-signed roster (PROTOCOL.md §4.4). */
+  async updateRoster(rosterBytes: Uint8Array): Promise<Roster> {
+    const pairing = await this.pairing();
+    const roster = acceptRosterUpdate(rosterBytes, { ownerSignPublicKey: pairing.owner.signPublicKey, cameraId: this.identity.id, currentVersion: pairing.roster.rosterVersion });
+    await writeFileAtomic(join(this.dir, 'roster.bin'), rosterBytes);
+    return roster;
+  }
+
+  /** The pinned owner and roster; E_NOT_PAIRED if this camera has not been paired. */
+  async pairing(): Promise<Pairing> {
+    const ownerPath = join(this.dir, 'owner.json');
+    const ownerText = await readFile(ownerPath, 'utf8').catch(() => null);
+    const rosterBytes = await readFile(join(this.dir, 'roster.bin')).catch(() => null);
+    if (ownerText === null || rosterBytes === null) {
+      throw new SealcamError('E_NOT_PAIRED', `camera ${this.identity.idHex} in ${this.dir} has no owner yet: pair it before streaming (nothing is ever sent unsealed)`);
+    }
+    const o = parseJson<{ signPublicKey: string; boxPublicKey: string }>(ownerText, ownerPath);
+    const owner = publicIdentity(fromHex(o.signPublicKey, 32, 'owner signPublicKey'), fromHex(o.boxPublicKey, 32, 'owner boxPublicKey'));
+    const bytes = new Uint8Array(rosterBytes);
+    return { owner, roster: openRoster(bytes, owner.signPublicKey), rosterBytes: bytes };
+  }
+
+  /** Erase keys, pairing and counters (factory reset). */
+  async erase(): Promise<void> {
+    for (const f of ['camera.key', 'owner.json', 'roster.bin', 'state.json']) await rm(join(this.dir, f), { force: true });
+  }
+
+  private async saveState(): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'state.json'), `${JSON.stringify(this.state)}\n`);
+  }
+}
+
+function parseJson<T>(text: string, path: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new SealcamError('E_CONFIG', `${path}: damaged (not JSON)`);
+  }
+}

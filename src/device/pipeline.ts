@@ -1,0 +1,141 @@
+/**
+ * The camera's pipeline: capture → encode (or pass H.264 through) → segment → seal → sink.
+ * Every stage runs in order on one async queue, so segments leave in seq order and memory is
+ * bounded: the encoder holds at most `maxQueue` frames, the segmenter at most one chunk.
+ */
+import type { SegmentSealer, SegmentWriter } from '../protocol/index.js';
+import { H264Encoder, type EncoderStats } from '../media/encoder.js';
+import { Segmenter, type SegmenterStats } from '../media/segmenter.js';
+import type { CaptureSource, EncodedAccessUnit } from '../media/source.js';
+import type { EnvelopeSink } from './sink.js';
+
+export interface PipelineOptions {
+  source: CaptureSource;
+  sealer: SegmentSealer;
+  sink: EnvelopeSink;
+  bitrate: number;
+  segmentSeconds: number;
+  chunkFrames: number;
+  hardwareAcceleration?: 'prefer-software' | 'no-preference' | 'prefer-hardware';
+  /** drop frames when the encoder is behind (a live camera); otherwise wait (a file) */
+  dropWhenBehind: boolean;
+  /** called before each media segment; lets the agent reserve more seqs or rotate epochs */
+  beforeSegment?: () => Promise<void>;
+  onProgress?: (p: PipelineProgress) => void;
+}
+
+export interface PipelineProgress {
+  framesCaptured: number;
+  encoder: EncoderStats | null;
+  segmenter: SegmenterStats;
+  segmentsSealed: number;
+  bytesSealed: number;
+}
+
+export interface PipelineResult extends PipelineProgress {
+  codec: string | null;
+  liveChunks: number;
+}
+
+/** A strictly ordered async queue with one worker: the back end of the pipeline. */
+class OrderedQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private depth = 0;
+  push(task: () => Promise<void>): void {
+    this.depth++;
+    this.tail = this.tail.then(async () => {
+      try {
+        if (this.failure === null) await task();
+      } catch (e) {
+        this.failure ??= e;
+      } finally {
+        this.depth--;
+      }
+    });
+  }
+  get pending(): number {
+    return this.depth;
+  }
+  async drain(): Promise<void> {
+    await this.tail;
+    if (this.failure !== null) throw this.failure;
+  }
+  throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const { info } = o.source;
+  const queue = new OrderedQueue();
+  let writer: SegmentWriter | null = null;
+  let liveChunks = 0;
+  const progress: PipelineProgress = { framesCaptured: 0, encoder: null, segmenter: null!, segmentsSealed: 0, bytesSealed: 0 };
+
+  const sealAndSend = async (envelope: Uint8Array, kind: 'init' | 'media', seq: number, final: boolean) => {
+    progress.segmentsSealed++;
+    progress.bytesSealed += envelope.length;
+    await o.sink.segment(envelope, { seq, kind, final, bytes: envelope.length });
+  };
+
+  const segmenter = new Segmenter(
+    { width: info.width, height: info.height, fps: info.fps, segmentDurationUs: Math.round(o.segmentSeconds * 1e6), chunkFrames: o.chunkFrames },
+    {
+      init: async (init) => {
+        const seq = o.sealer.nextSeq;
+        await sealAndSend(o.sealer.seal({ kind: 'init', captureTime: Date.now(), durationMs: 0, payload: init.bytes }), 'init', seq, false);
+      },
+      segmentStart: async (s) => {
+        await o.beforeSegment?.();
+        writer = o.sealer.begin({ kind: 'media', captureTime: Math.round(s.captureTimeMs) });
+      },
+      chunk: (bytes, last) => {
+        liveChunks++;
+        o.sink.live(writer!.addChunk(bytes, { last }));
+      },
+      segmentEnd: async (e) => {
+        const w = writer!;
+        writer = null;
+        await sealAndSend(w.finish({ durationMs: e.durationMs, final: e.final }), 'media', w.seq, e.final);
+        o.onProgress?.(progress);
+      },
+    },
+  );
+  progress.segmenter = segmenter.stats;
+  const toSegmenter = (unit: EncodedAccessUnit) => queue.push(() => segmenter.push(unit));
+
+  let encoder: H264Encoder | null = null;
+  if (info.output === 'raw') {
+    encoder = new H264Encoder(
+      { width: info.width, height: info.height, fps: info.fps, bitrate: o.bitrate, keyframeIntervalUs: Math.round(o.segmentSeconds * 1e6), hardwareAcceleration: o.hardwareAcceleration ?? 'prefer-software' },
+      toSegmenter,
+    );
+    progress.encoder = encoder.stats;
+  }
+  try {
+    for await (const unit of o.source.units()) {
+      progress.framesCaptured++;
+      queue.throwIfFailed();
+      if (unit.type === 'h264') {
+        toSegmenter(unit);
+        // Passthrough: the pipe's own backpressure holds the capture process when we fall behind.
+        while (queue.pending > 8) await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      if (!o.dropWhenBehind) await encoder!.waitForRoom();
+      encoder!.encode(unit);
+      // Keep the back end from lagging behind without bound when sealing or the sink is slow.
+      while (queue.pending > 8) await new Promise((r) => setTimeout(r, 5));
+    }
+    await encoder?.flush();
+    await queue.drain();
+    queue.push(() => segmenter.end());
+    await queue.drain();
+  } finally {
+    (writer as SegmentWriter | null)?.abort();
+    encoder?.close();
+    await o.source.close();
+  }
+  return { ...progress, codec: encoder?.codecString ?? null, liveChunks };
+}

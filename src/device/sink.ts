@@ -1,0 +1,60 @@
+/**
+ * Where sealed output goes. The MQTT uploader (relay issue) implements the same interface; until
+ * then `DirectorySink` writes envelopes to a directory, each file atomically.
+ *
+ *   <dir>/epoch-<epoch>.sck     signed epoch announcements
+ *   <dir>/seg-<seq, 12 digits>.scs   sealed envelopes (init and media), in seq order
+ * Live chunks are only counted here: they exist for live viewers, and the envelopes carry the
+ * same ciphertext.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+
+export interface SegmentInfo {
+  seq: number;
+  kind: 'init' | 'media';
+  final: boolean;
+  bytes: number;
+}
+
+export interface EnvelopeSink {
+  /** a signed epoch announcement (retained by an MQTT uploader) */
+  announce(announcement: Uint8Array, epoch: number): Promise<void>;
+  /** a sealed envelope; resolves once it is durably handed over */
+  segment(envelope: Uint8Array, info: SegmentInfo): Promise<void>;
+  /** a live chunk; best effort, never blocks the pipeline */
+  live(chunk: Uint8Array): void;
+  close(): Promise<void>;
+}
+
+export class DirectorySink implements EnvelopeSink {
+  liveChunks = 0;
+  liveBytes = 0;
+  segments = 0;
+  private ready: Promise<unknown>;
+
+  constructor(readonly dir: string) {
+    this.ready = mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+
+  async announce(announcement: Uint8Array, epoch: number): Promise<void> {
+    await this.ready;
+    await writeFileAtomic(join(this.dir, `epoch-${epoch}.sck`), announcement, 0o644);
+  }
+
+  async segment(envelope: Uint8Array, info: SegmentInfo): Promise<void> {
+    await this.ready;
+    await writeFileAtomic(join(this.dir, `seg-${String(info.seq).padStart(12, '0')}.scs`), envelope, 0o644);
+    this.segments++;
+  }
+
+  live(chunk: Uint8Array): void {
+    this.liveChunks++;
+    this.liveBytes += chunk.length;
+  }
+
+  async close(): Promise<void> {
+    await this.ready;
+  }
+}
