@@ -32,10 +32,14 @@ export class DirectorySink implements EnvelopeSink {
   liveChunks = 0;
   liveBytes = 0;
   segments = 0;
-  private ready: Promise<unknown>;
+  private made: Promise<unknown> | null = null;
 
-  constructor(readonly dir: string) {
-    this.ready = mkdir(dir, { recursive: true, mode: 0o700 });
+  constructor(readonly dir: string) {}
+
+  /** The directory is made on first write, so a run that fails early leaves nothing behind. */
+  private get ready(): Promise<unknown> {
+    this.made ??= mkdir(this.dir, { recursive: true, mode: 0o700 });
+    return this.made;
   }
 
   async announce(announcement: Uint8Array, epoch: number): Promise<void> {
@@ -55,6 +59,6 @@ export class DirectorySink implements EnvelopeSink {
   }
 
   async close(): Promise<void> {
-    await this.ready;
+    await this.made;
   }
 }

@@ -47,7 +47,7 @@ export interface SyntheticOptions {
   seed?: number;
 }
 
-const RING_SIZE = 4;
+const RING_SIZE = 2;
 export const FRAME_CODE_BITS = 32;
 export const FRAME_CODE_CELL = 24;
 const FRAME_CODE_X = 32;
