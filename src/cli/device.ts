@@ -26,6 +26,7 @@ interface RunOptions {
   segmentSeconds?: number;
   chunkFrames?: number;
   realtime?: boolean;
+  y4m?: string;
   json?: boolean;
 }
 
@@ -44,6 +45,7 @@ export function registerDevice(program: Command): void {
     .option('--bitrate <bps>', 'H.264 bitrate in bits per second (default: the board profile)', positiveInt)
     .option('--segment-seconds <n>', 'media segment length (default: the board profile)', positiveNumber)
     .option('--chunk-frames <n>', 'frames per live chunk (default: the board profile)', positiveInt)
+    .option('--y4m <file>', "read YUV4MPEG2 video from a file, or '-' for stdin (e.g. ffmpeg -f v4l2 -i /dev/video0 -f yuv4mpegpipe -), instead of the board's camera")
     .option('--realtime', 'pace the sim camera in real time and drop frames the encoder cannot keep up with, like a live camera')
     .option('--json', 'print the summary as JSON')
     .action(async (opts: RunOptions) => {
@@ -64,6 +66,7 @@ export function registerDevice(program: Command): void {
         seconds: opts.seconds,
         video,
         realtime: opts.realtime ?? false,
+        ...(opts.y4m ? { y4m: opts.y4m } : {}),
         onProgress: (p) => {
           const fps = p.framesCaptured / ((Date.now() - started) / 1000);
           process.stderr.write(

@@ -8,6 +8,7 @@
 import { CameraEpochs, SegmentSealer, systemRandom, type RandomSource } from '../protocol/index.js';
 import { ProcessSource } from '../media/process-source.js';
 import { SyntheticSource, type Clock, type Overlay } from '../media/synthetic.js';
+import { Y4mSource } from '../media/y4m.js';
 import type { CaptureSource } from '../media/source.js';
 import type { BoardProfile } from './board.js';
 import { DeviceHome } from './home.js';
@@ -25,6 +26,8 @@ export interface AgentOptions {
   /** pace the synthetic camera in real time (a live camera) instead of as fast as it encodes */
   realtime?: boolean;
   overlay?: Overlay;
+  /** read video from this YUV4MPEG2 file ('-' for stdin) instead of the board's camera */
+  y4m?: string;
   clock?: Clock;
   random?: RandomSource;
   onProgress?: (p: PipelineProgress) => void;
@@ -60,8 +63,10 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
 
   let { first, limit } = await o.home.reserveSeqs();
   const sealer = new SegmentSealer(o.home.identity, epochs, random, first);
-  const maxFrames = Math.round(o.seconds * video.fps);
-  const source = await openCaptureSource(o.board, video, maxFrames, { realtime: o.realtime, overlay: o.overlay, clock: o.clock });
+  const source = o.y4m
+    ? await (o.y4m === '-' ? Y4mSource.fromStream(process.stdin, {}, 'y4m on stdin') : Y4mSource.fromFile(o.y4m))
+    : await openCaptureSource(o.board, video, Math.round(o.seconds * video.fps), { realtime: o.realtime, overlay: o.overlay, clock: o.clock });
+  const maxFrames = Math.round(o.seconds * source.info.fps);
   const result = await runPipeline({
     source,
     sealer,
@@ -71,6 +76,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
     chunkFrames: video.chunkFrames,
     hardwareAcceleration: o.board.encoder.hardwareAcceleration,
     dropWhenBehind: o.realtime ?? false,
+    maxFrames,
     beforeSegment: async () => {
       if (sealer.nextSeq + 2 >= limit) limit = await o.home.extendSeqs();
     },

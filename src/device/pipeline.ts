@@ -19,6 +19,8 @@ export interface PipelineOptions {
   hardwareAcceleration?: 'prefer-software' | 'no-preference' | 'prefer-hardware';
   /** drop frames when the encoder is behind (a live camera); otherwise wait (a file) */
   dropWhenBehind: boolean;
+  /** stop after this many captured units (default: when the source ends) */
+  maxFrames?: number;
   /** called before each media segment; lets the agent reserve more seqs or rotate epochs */
   beforeSegment?: () => Promise<void>;
   onProgress?: (p: PipelineProgress) => void;
@@ -115,6 +117,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   }
   try {
     for await (const unit of o.source.units()) {
+      if (o.maxFrames !== undefined && progress.framesCaptured >= o.maxFrames) break;
       progress.framesCaptured++;
       queue.throwIfFailed();
       if (unit.type === 'h264') {
