@@ -52,6 +52,21 @@ export const ERROR_CODES = [
   'E_BOARD_PROFILE',
   'E_CONFIG',
   'E_NOT_PAIRED',
+  // §9.11 firmware images and updates
+  'E_FIRMWARE_FORMAT',
+  'E_FIRMWARE_UNSIGNED',
+  'E_FIRMWARE_SIGNATURE',
+  'E_FIRMWARE_HASH',
+  'E_FIRMWARE_BOARD',
+  'E_FIRMWARE_DOWNGRADE',
+  'E_FLASH_TARGET',
+  'E_HEALTH_CHECK',
+  // §9.12 relay, accounts and uploads
+  'E_AUTH',
+  'E_ACL',
+  'E_STORE',
+  'E_SPOOL',
+  'E_BROKER',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
