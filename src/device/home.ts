@@ -27,7 +27,7 @@ import {
   type RandomSource,
   type Roster,
 } from '../protocol/index.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../media/atomic-file.js';
 
 const SEQ_BLOCK = 1000;
 

@@ -65,8 +65,7 @@
  */
 import { ByteReader, ByteWriter, asciiBytes, equalBytes, toHex } from './bytes.js';
 import { SealcamError } from './errors.js';
-import { ID_BYTES } from './identity.js';
-import { MAC_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from './primitives.js';
+import { ID_BYTES, MAC_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from './sizes.js';
 
 export const SEGMENT_MAGIC = asciiBytes('SCS1');
 export const LIVE_MAGIC = asciiBytes('SCL1');

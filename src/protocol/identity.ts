@@ -11,7 +11,8 @@ import { asciiBytes, toHex } from './bytes.js';
 import { ensure } from './errors.js';
 import { KEY_BYTES, SigningKey, assertUsableBoxPublicKey, boxKeyPairFromSecret, draw, sha512, type BoxKeyPair, type RandomSource } from './primitives.js';
 
-export const ID_BYTES = 16;
+export { ID_BYTES } from './sizes.js';
+import { ID_BYTES } from './sizes.js';
 const ID_CONTEXT = asciiBytes('sealcam/id/v1\0');
 
 export interface PublicIdentity {

@@ -10,15 +10,13 @@
  *   substitutes a module with the same exports backed by tweetnacl and WebCrypto.
  */
 import nacl from 'tweetnacl';
-import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { SealcamError, ensure } from './errors.js';
 import { concatBytes, isAllZero } from './bytes.js';
+import { KEY_BYTES, MAC_BYTES, SIGNATURE_BYTES } from './sizes.js';
 
-export const KEY_BYTES = 32;
-export const NONCE_BYTES = 24;
-export const MAC_BYTES = 16;
-export const SIGNATURE_BYTES = 64;
-export const HASH_BYTES = 64;
+export { HASH_BYTES, KEY_BYTES, MAC_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from './sizes.js';
+export { Sha512, sha512 } from './hash.js';
 
 /**
  * The only source of randomness in src/protocol. It is always passed in, so tests can inject a
@@ -33,12 +31,6 @@ export function draw(random: RandomSource, length: number): Uint8Array {
   const out = random(length);
   ensure(out instanceof Uint8Array && out.length === length, 'E_BAD_ARGUMENT', `random source: expected ${length} bytes`);
   return out;
-}
-
-export function sha512(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha512');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
 }
 
 // ---- Ed25519 (RFC 8032) ----------------------------------------------------------------
@@ -137,16 +129,4 @@ export function secretboxOpen(ciphertext: Uint8Array, nonce: Uint8Array, key: Ui
   const out = ciphertext.length >= MAC_BYTES ? nacl.secretbox.open(ciphertext, nonce, key) : null;
   if (out === null) throw new SealcamError('E_DECRYPT', `${what}: authentication failed (wrong key or tampered bytes)`);
   return out;
-}
-
-/** Incremental SHA-512, for hashing a segment body chunk by chunk as it is sealed. */
-export class Sha512 {
-  private readonly h = createHash('sha512');
-  update(data: Uint8Array): this {
-    this.h.update(data);
-    return this;
-  }
-  digest(): Uint8Array {
-    return new Uint8Array(this.h.digest());
-  }
 }

@@ -23,7 +23,7 @@
  */
 import { ByteReader, ByteWriter, asciiBytes, equalBytes, toHex } from './bytes.js';
 import { SealcamError, ensure } from './errors.js';
-import { sha512 } from './primitives.js';
+import { sha512 } from './hash.js';
 import { MAX_BODY_BYTES, SEAL_BYTES } from './envelope.js';
 
 export const TRANSPORT_MAGIC = asciiBytes('SCC1');

@@ -1,4 +1,4 @@
-/** Crash-safe file writes: write a temporary file, fsync it, rename over the target, fsync the directory. */
+/** (Shared by every app: media/ is the layer under them.) Crash-safe file writes: write a temporary file, fsync it, rename over the target, fsync the directory. */
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 

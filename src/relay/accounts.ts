@@ -1,0 +1,160 @@
+/**
+ * Accounts, credentials and provisioning tokens. Nothing is stored in clear:
+ * - passwords: scrypt (N=2^15, r=8, p=1, 16-byte salt, 32-byte hash), and, for the Mosquitto
+ *   path, Mosquitto's own `$7$` PBKDF2-SHA512 form, so `relay mosquitto-config` can write a
+ *   password file without ever knowing the password again;
+ * - provisioning tokens: SHA-256 only; single use; they expire.
+ * Generated secrets come from the CSPRNG; there are no default credentials.
+ * The file is <data>/accounts.json, mode 0600, written atomically.
+ */
+import { createHash, pbkdf2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { SealcamError } from '../protocol/errors.js';
+import { writeFileAtomic } from '../media/atomic-file.js';
+import type { Principal, Role } from './acl.js';
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+const pbkdf2Async = promisify(pbkdf2);
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const MOSQUITTO_ITERATIONS = 50_000;
+const SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const DEFAULT_TOKEN_TTL_MS = 15 * 60 * 1000;
+
+interface StoredUser {
+  account: string;
+  role: Role;
+  cameraId?: string;
+  scrypt: { salt: string; hash: string; N: number; r: number; p: number };
+  /** Mosquitto password-file hash: $7$<iterations>$<salt b64>$<hash b64> */
+  mosquitto: string;
+}
+
+interface StoredToken {
+  account: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+interface AccountsFile {
+  v: 1;
+  accounts: Record<string, { createdAt: number }>;
+  users: Record<string, StoredUser>;
+  tokens: Record<string, StoredToken>;
+}
+
+export interface IssuedCredentials {
+  account: string;
+  username: string;
+  password: string;
+  role: Role;
+  cameraId?: string;
+}
+
+const newPassword = () => randomBytes(24).toString('base64url');
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export class AccountStore {
+  private constructor(
+    private readonly path: string,
+    private data: AccountsFile,
+  ) {}
+
+  static async open(dataDir: string): Promise<AccountStore> {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const path = join(dataDir, 'accounts.json');
+    const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    let data: AccountsFile = { v: 1, accounts: {}, users: {}, tokens: {} };
+    if (text !== null) {
+      try {
+        data = JSON.parse(text) as AccountsFile;
+      } catch {
+        throw new SealcamError('E_STORE', `${path} is damaged (not JSON)`);
+      }
+      if (data.v !== 1) throw new SealcamError('E_STORE', `${path}: unknown version`);
+    }
+    return new AccountStore(path, data);
+  }
+
+  get accountNames(): string[] {
+    return Object.keys(this.data.accounts).sort();
+  }
+
+  get users(): (StoredUser & { username: string })[] {
+    return Object.entries(this.data.users).map(([username, u]) => ({ username, ...u }));
+  }
+
+  /** Create an account with its first viewer login. */
+  async addAccount(account: string): Promise<IssuedCredentials> {
+    if (!SLUG.test(account) || account === 'pair') throw new SealcamError('E_BAD_ARGUMENT', `account name ${JSON.stringify(account)}: expected 1-64 of [a-z0-9_-], not "pair"`);
+    if (this.data.accounts[account]) throw new SealcamError('E_BAD_ARGUMENT', `account ${account} already exists`);
+    this.data.accounts[account] = { createdAt: Date.now() };
+    return this.addUser(account, 'viewer', `${account}-owner`);
+  }
+
+  /** Add a login to an account. Camera logins are bound to one camera id. */
+  async addUser(account: string, role: Role, username: string, cameraId?: string): Promise<IssuedCredentials> {
+    if (!this.data.accounts[account] && role !== 'store') throw new SealcamError('E_BAD_ARGUMENT', `no account ${account}`);
+    if (!/^[a-z0-9][a-z0-9_.-]{0,80}$/.test(username)) throw new SealcamError('E_BAD_ARGUMENT', `username ${JSON.stringify(username)} is not allowed`);
+    if (this.data.users[username]) throw new SealcamError('E_BAD_ARGUMENT', `user ${username} already exists`);
+    if (role === 'camera' && !(cameraId && /^[0-9a-f]{32}$/.test(cameraId))) throw new SealcamError('E_BAD_ARGUMENT', 'a camera login needs the 32-hex camera id');
+    const password = newPassword();
+    this.data.users[username] = { account, role, ...(cameraId ? { cameraId } : {}), ...(await hashPassword(password)) };
+    await this.save();
+    return { account, username, password, role, ...(cameraId ? { cameraId } : {}) };
+  }
+
+  /** Check a login; returns who it is, or null. Constant-time compare; unknown users cost the same. */
+  async authenticate(username: string, password: string): Promise<Principal | null> {
+    const user = this.data.users[username];
+    const salt = user ? Buffer.from(user.scrypt.salt, 'hex') : Buffer.alloc(16);
+    const derived = await scryptAsync(password, salt, 32, SCRYPT);
+    if (!user) return null;
+    const ok = timingSafeEqual(derived, Buffer.from(user.scrypt.hash, 'hex'));
+    return ok ? { username, role: user.role, account: user.account, ...(user.cameraId ? { cameraId: user.cameraId } : {}) } : null;
+  }
+
+  /** A one-time provisioning token for a camera of `account` (goes into the pairing QR code). */
+  async issueProvisioningToken(account: string, now = Date.now(), ttlMs = DEFAULT_TOKEN_TTL_MS): Promise<{ token: string; expiresAt: number }> {
+    if (!this.data.accounts[account]) throw new SealcamError('E_BAD_ARGUMENT', `no account ${account}`);
+    const token = randomBytes(16).toString('base64url');
+    this.data.tokens[sha256(token)] = { account, expiresAt: now + ttlMs, used: false };
+    this.pruneTokens(now);
+    await this.save();
+    return { token, expiresAt: now + ttlMs };
+  }
+
+  /** Trade a provisioning token for the camera's own login (once). */
+  async redeemProvisioningToken(token: string, cameraId: string, now = Date.now()): Promise<IssuedCredentials> {
+    const entry = this.data.tokens[sha256(token)];
+    if (!entry || entry.used || entry.expiresAt <= now) throw new SealcamError('E_AUTH', 'provisioning token is unknown, used or expired');
+    entry.used = true;
+    await this.save();
+    const username = `cam-${cameraId}`;
+    if (this.data.users[username]) {
+      // Re-pairing the same camera (after a reset): issue fresh credentials in place.
+      delete this.data.users[username];
+    }
+    return this.addUser(entry.account, 'camera', username, cameraId);
+  }
+
+  private pruneTokens(now: number): void {
+    for (const [k, t] of Object.entries(this.data.tokens)) if (t.used || t.expiresAt <= now) delete this.data.tokens[k];
+  }
+
+  private async save(): Promise<void> {
+    await writeFileAtomic(this.path, `${JSON.stringify(this.data, null, 1)}\n`, 0o600);
+  }
+}
+
+async function hashPassword(password: string): Promise<Pick<StoredUser, 'scrypt' | 'mosquitto'>> {
+  const salt = randomBytes(16);
+  const hash = await scryptAsync(password, salt, 32, SCRYPT);
+  const mSalt = randomBytes(12);
+  const mHash = await pbkdf2Async(password, mSalt, MOSQUITTO_ITERATIONS, 64, 'sha512');
+  return {
+    scrypt: { salt: salt.toString('hex'), hash: hash.toString('hex'), N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p },
+    mosquitto: `$7$${MOSQUITTO_ITERATIONS}$${mSalt.toString('base64')}$${mHash.toString('base64')}`,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The store worker on an external broker (the scale path: Mosquitto here, EMQX or AWS IoT in
+ * production): a client with the relay's own `store` login that subscribes to every camera's
+ * seg and keys topics — as a shared subscription ($share/sealcam-store/…) where the broker
+ * supports it, so several workers split the load — and files what arrives.
+ * Its session is persistent (clean: false, QoS 1), so the broker queues traffic while it restarts.
+ */
+import mqtt from 'mqtt';
+import { SealcamError } from '../protocol/errors.js';
+import { storedTopic } from './acl.js';
+import type { Ingest } from './ingest.js';
+
+export interface StoreWorkerOptions {
+  url: string;
+  username: string;
+  password: string;
+  ingest: Ingest;
+  /** use $share/<group>/… (Mosquitto 2 supports it for MQTT 3.1.1) */
+  sharedGroup?: string | null;
+  clientId?: string;
+  log?: (msg: string) => void;
+}
+
+export interface StoreWorker {
+  close(): Promise<void>;
+}
+
+export async function startStoreWorker(o: StoreWorkerOptions): Promise<StoreWorker> {
+  const group = o.sharedGroup === undefined ? 'sealcam-store' : o.sharedGroup;
+  const filters = ['sc/v1/+/+/seg', 'sc/v1/+/+/keys'].map((f) => (group ? `$share/${group}/${f}` : f));
+  const client = mqtt.connect(o.url, {
+    protocolVersion: 4,
+    username: o.username,
+    password: o.password,
+    clean: false,
+    clientId: o.clientId ?? `sealcam-store-${process.pid}`,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+  });
+  // Messages are handled strictly one at a time, in arrival order.
+  let chain = Promise.resolve();
+  client.on('message', (topic, payload) => {
+    const t = storedTopic(topic);
+    if (!t) return;
+    chain = chain.then(() => o.ingest.take(t.account, t.camera, t.channel, new Uint8Array(payload)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => {
+      client.subscribe(filters, { qos: 1 }, (err, granted) => {
+        if (err) return reject(new SealcamError('E_BROKER', `store worker: subscribe failed: ${err.message}`));
+        const refused = (granted ?? []).filter((g) => g.qos === 128);
+        if (refused.length) return reject(new SealcamError('E_ACL', `store worker: broker refused ${refused.map((g) => g.topic).join(', ')}`));
+        resolve();
+      });
+    });
+    client.once('error', (e) => reject(new SealcamError('E_BROKER', `store worker: ${e.message}`)));
+  });
+  o.log?.(`store worker attached to ${o.url} (${group ? `shared group ${group}` : 'plain subscription'})`);
+  return {
+    close: async () => {
+      await chain;
+      await client.endAsync();
+    },
+  };
+}
