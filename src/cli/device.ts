@@ -4,7 +4,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadBoard } from '../device/board.js';
 import { DeviceHome } from '../device/home.js';
 import { runAgent } from '../device/agent.js';
-import { DirectorySink } from '../device/sink.js';
+import { DirectorySink, type EnvelopeSink } from '../device/sink.js';
+import { Spool } from '../device/spool.js';
+import { MqttUploader } from '../device/uploader.js';
+import { SealcamError } from '../protocol/errors.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -27,6 +30,9 @@ interface RunOptions {
   chunkFrames?: number;
   realtime?: boolean;
   y4m?: string;
+  upload?: boolean;
+  spoolBytes?: number;
+  uploadTimeout: number;
   json?: boolean;
 }
 
@@ -40,7 +46,10 @@ export function registerDevice(program: Command): void {
     )
     .requiredOption('--board <name>', 'board profile from boards/ (e.g. sim) or a path to a profile .json')
     .option('--home <dir>', 'camera home: identity, pairing, counters (created on first run, mode 0700)', 'sealcam-device')
-    .option('--out <dir>', 'directory for sealed envelopes (epoch-*.sck, seg-*.scs)', 'sealcam-out')
+    .option('--out <dir>', 'directory for sealed envelopes (epoch-*.sck, seg-*.scs) when not uploading', 'sealcam-out')
+    .option('--upload', "upload to the relay with the camera's own login (relay.json in --home, from pairing), through the on-disk spool")
+    .option('--spool-bytes <n>', "spool cap in bytes (default: the board profile)", positiveInt)
+    .option('--upload-timeout <seconds>', 'with --upload: how long to wait at the end for the spool to drain', positiveNumber, 60)
     .option('--seconds <n>', 'seconds of video to capture', positiveNumber, 10)
     .option('--bitrate <bps>', 'H.264 bitrate in bits per second (default: the board profile)', positiveInt)
     .option('--segment-seconds <n>', 'media segment length (default: the board profile)', positiveNumber)
@@ -51,7 +60,21 @@ export function registerDevice(program: Command): void {
     .action(async (opts: RunOptions) => {
       const board = await loadBoard(opts.board);
       const home = await DeviceHome.open(resolve(opts.home));
-      const sink = new DirectorySink(resolve(opts.out));
+      let sink: EnvelopeSink;
+      let uploader: MqttUploader | null = null;
+      if (opts.upload) {
+        const login = await home.relay();
+        if (!login) throw new SealcamError('E_NOT_PAIRED', `no relay login in ${home.dir}/relay.json: pair the camera with a relay first`);
+        const spool = await Spool.open(resolve(home.dir, board.spool.dir), opts.spoolBytes ?? board.spool.maxBytes);
+        uploader = new MqttUploader({ ...login, cameraId: home.identity.idHex, spool, log: (m) => process.stderr.write(`  relay: ${m}\n`) });
+        // Do not wait for the relay to stream: the spool holds everything until it is reachable.
+        const first = uploader.start();
+        const reachable = await Promise.race([first.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+        if (!reachable) process.stderr.write(`  relay ${login.url} not reachable yet: spooling to ${spool.dir}\n`);
+        sink = uploader;
+      } else {
+        sink = new DirectorySink(resolve(opts.out));
+      }
       const started = Date.now();
       const video = {
         ...(opts.bitrate ? { bitrate: opts.bitrate } : {}),
@@ -74,6 +97,11 @@ export function registerDevice(program: Command): void {
           );
         },
       });
+      if (!uploader) await sink.close();
+      if (uploader) {
+        await uploader.flush(opts.uploadTimeout * 1000).catch((e: Error) => process.stderr.write(`  ${e.message}\n`));
+        await uploader.close();
+      }
       const summary = {
         cameraId: result.cameraId,
         board: board.name,
@@ -87,7 +115,8 @@ export function registerDevice(program: Command): void {
         liveChunks: result.liveChunks,
         bytesSealed: result.bytesSealed,
         seqs: [result.firstSeq, result.nextSeq - 1],
-        out: sink.dir,
+        out: sink instanceof DirectorySink ? sink.dir : null,
+        upload: uploader ? uploader.stats : null,
         seconds: (Date.now() - started) / 1000,
       };
       if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -97,7 +126,7 @@ export function registerDevice(program: Command): void {
             `camera ${summary.cameraId} (${summary.board}), ${summary.codec ?? 'h264'}, epoch ${summary.epoch}`,
             `  frames   ${summary.framesCaptured} captured, ${summary.framesEncoded} encoded, ${summary.framesDropped} dropped`,
             `  sealed   ${summary.segmentsSealed} segments (seq ${summary.seqs[0]}..${summary.seqs[1]}), ${summary.liveChunks} live chunks, ${summary.bytesSealed} bytes`,
-            `  written  ${summary.out}`,
+            summary.out ? `  written  ${summary.out}` : `  uploaded ${uploader!.stats.envelopesUploaded} envelopes in ${uploader!.stats.piecesPublished} messages, ${uploader!.stats.liveSent} live chunks sent`,
             '',
           ].join('\n'),
         );

@@ -7,16 +7,24 @@ import { SealcamError } from '../protocol/index.js';
 import { registerInspect } from './inspect.js';
 import { registerDemo } from './demo.js';
 import { registerDevice } from './device.js';
+import { registerBoards } from './boards.js';
+import { registerFirmware } from './firmware.js';
+import { registerRelay } from './relay.js';
 
 export function buildProgram(): Command {
   const program = new Command('sealcam')
     .description('Camera firmware companion: seals every video segment for its owner, so a misrouting cloud leaks nothing.')
     .version('0.1.0')
     .showHelpAfterError()
+    // Program options (--version) only before the command, so `firmware build --version V` reaches build.
+    .enablePositionalOptions()
     .exitOverride();
   registerDemo(program);
   registerDevice(program);
   registerInspect(program);
+  registerBoards(program);
+  registerFirmware(program);
+  registerRelay(program);
   return program;
 }
 

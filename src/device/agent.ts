@@ -82,6 +82,6 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
     },
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
-  await o.sink.close();
+  // The sink belongs to the caller: an uploader still has a spool to drain.
   return { ...result, cameraId: o.home.identity.idHex, epoch: epochs.epoch.epoch, firstSeq: first, nextSeq: sealer.nextSeq };
 }

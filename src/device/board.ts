@@ -23,6 +23,8 @@ export const BoardProfileSchema = z
         driver: z.enum(['synthetic', 'process']),
         command: argv.optional(),
         format: z.enum(['raw', 'y4m', 'i420', 'h264']),
+        /** what the camera is and how the command reaches it */
+        notes: z.string().optional(),
       })
       .strict()
       .refine((c) => (c.driver === 'process') === (c.command !== undefined), { message: 'a process driver needs a command, and only it', path: ['command'] }),
@@ -31,6 +33,8 @@ export const BoardProfileSchema = z
         /** webcodecs: software H.264 by node-webcodecs; passthrough: the capture already yields H.264 */
         strategy: z.enum(['webcodecs', 'passthrough']),
         hardwareAcceleration: z.enum(['prefer-software', 'no-preference', 'prefer-hardware']).default('prefer-software'),
+        /** the SoC's own H.264 encoder: absent, used (by the capture command), or present but not used by sealcam */
+        socH264Encoder: z.enum(['absent', 'used', 'unused']).optional(),
         notes: z.string().optional(),
       })
       .strict(),
@@ -47,8 +51,12 @@ export const BoardProfileSchema = z
     spool: z.object({ dir: z.string().min(1), maxBytes: z.number().int().min(1_000_000) }).strict(),
     flash: z.object({ method: z.enum(['rootfs-dir', 'none']), notes: z.string().optional() }).strict(),
     service: z.enum(['systemd', 'none']),
+    /** systemd MemoryMax= for the agent, in MiB; required with service "systemd" */
+    memoryMaxMB: z.number().int().min(64).optional(),
   })
   .strict()
+  .refine((b) => b.service !== 'systemd' || b.memoryMaxMB !== undefined, { message: 'a systemd service needs memoryMaxMB', path: ['memoryMaxMB'] })
+  .refine((b) => b.memoryMaxMB === undefined || b.memoryMaxMB < b.ramMB, { message: 'memoryMaxMB must be below ramMB', path: ['memoryMaxMB'] })
   .refine((b) => (b.encoder.strategy === 'passthrough') === (b.capture.format === 'h264'), {
     message: 'passthrough encoding goes with h264 capture, and only with it',
     path: ['encoder', 'strategy'],
@@ -67,6 +75,20 @@ export function parseBoardProfile(json: unknown, origin: string): BoardProfile {
     throw new SealcamError('E_BOARD_PROFILE', `${origin}: field "${field}": ${issue.message}`);
   }
   return result.data;
+}
+
+/** The JSON Schema of a profile file (boards/schema.json), generated from the zod schema. */
+export function boardJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(BoardProfileSchema, { io: 'input', unrepresentable: 'any' }),
+    $id: 'https://sealcam.invalid/boards/schema.json',
+    title: 'sealcam board profile',
+  };
+}
+
+/** The profile names in `dir` (every *.json but schema.json), sorted. */
+export async function listBoardNames(dir = BOARDS_DIR): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.endsWith('.json') && f !== 'schema.json').map((f) => f.slice(0, -5)).sort();
 }
 
 /** Load boards/<name>.json (or a path ending in .json). */

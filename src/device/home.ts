@@ -7,6 +7,7 @@
  *   owner.json    {"v":1,"signPublicKey":"…","boxPublicKey":"…"} the pinned owner   0600
  *   roster.bin    the owner-signed roster in force (PROTOCOL.md §4)                 0600
  *   state.json    {"v":1,"lastEpoch":N,"seqHighWater":N}                            0600
+ *   relay.json    {"v":1,"url","account","username","password"} the camera's relay login  0600
  *
  * Seq numbers are reserved in blocks: the high-water mark is persisted before any seq below it is
  * used, so after a power cut the camera resumes above every seq it may have sealed (PROTOCOL.md
@@ -41,6 +42,14 @@ export interface Pairing {
   owner: PublicIdentity;
   roster: Roster;
   rosterBytes: Uint8Array;
+}
+
+export interface RelayLogin {
+  /** mqtt://host:port */
+  url: string;
+  account: string;
+  username: string;
+  password: string;
 }
 
 export class DeviceHome {
@@ -133,9 +142,26 @@ export class DeviceHome {
     return { owner, roster: openRoster(bytes, owner.signPublicKey), rosterBytes: bytes };
   }
 
+  /** Record the camera's own relay login (from the provisioning token at pairing). */
+  async setRelay(relay: RelayLogin): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'relay.json'), `${JSON.stringify({ v: 1, ...relay })}\n`, 0o600);
+  }
+
+  /** The camera's relay login, or null if it has none yet. */
+  async relay(): Promise<RelayLogin | null> {
+    const path = join(this.dir, 'relay.json');
+    const text = await readFile(path, 'utf8').catch(() => null);
+    if (text === null) return null;
+    const r = parseJson<RelayLogin & { v: number }>(text, path);
+    if (r.v !== 1 || typeof r.url !== 'string' || typeof r.username !== 'string' || typeof r.password !== 'string' || typeof r.account !== 'string') {
+      throw new SealcamError('E_CONFIG', `${path}: damaged relay login`);
+    }
+    return { url: r.url, account: r.account, username: r.username, password: r.password };
+  }
+
   /** Erase keys, pairing and counters (factory reset). */
   async erase(): Promise<void> {
-    for (const f of ['camera.key', 'owner.json', 'roster.bin', 'state.json']) await rm(join(this.dir, f), { force: true });
+    for (const f of ['camera.key', 'owner.json', 'roster.bin', 'state.json', 'relay.json']) await rm(join(this.dir, f), { force: true });
   }
 
   private async saveState(): Promise<void> {

@@ -43,7 +43,7 @@
  * The two signature contexts differ, so an image signature can never pass as an announcement's.
  */
 import { createHash } from 'node:crypto';
-import { ByteReader, ByteWriter, asciiBytes, concatBytes, equalBytes, isAllZero, toHex } from './bytes.js';
+import { ByteReader, ByteWriter, asciiBytes, concatBytes, equalBytes, fromHex, isAllZero, toHex } from './bytes.js';
 import { SealcamError, ensure } from './errors.js';
 import { SigningKey, verifySignature } from './primitives.js';
 
@@ -252,6 +252,19 @@ export function parseManifestJson(manifestBytes: Uint8Array): FirmwareManifest {
 
 // ---- update announcement ------------------------------------------------------------------
 
+/** sc/v1/fw/<board>/announce: the retained, signed announcement for a board (PROTOCOL.md §11). */
+export function firmwareAnnounceTopic(board: string): string {
+  ensure(BOARD_RE.test(board), 'E_BAD_ARGUMENT', `board: expected a board name, got ${JSON.stringify(board)}`);
+  return `sc/v1/fw/${board}/announce`;
+}
+
+/** sc/v1/fw/<board>/image/<version>: the retained image named by an announcement. */
+export function firmwareImageTopic(board: string, version: string): string {
+  ensure(BOARD_RE.test(board), 'E_BAD_ARGUMENT', `board: expected a board name, got ${JSON.stringify(board)}`);
+  ensure(/^[0-9A-Za-z][0-9A-Za-z.-]{0,63}$/.test(version), 'E_BAD_ARGUMENT', `version: expected [0-9A-Za-z.-], got ${JSON.stringify(version)}`);
+  return `sc/v1/fw/${board}/image/${version}`;
+}
+
 /** Where the device fetches the image from: a retained MQTT message, or an https/http URL. */
 export type ImageLocation = { readonly kind: 'mqtt'; readonly topic: string } | { readonly kind: 'url'; readonly url: string };
 
@@ -417,4 +430,42 @@ function checkAnnouncement(a: unknown, code: Code): asserts a is UpdateAnnouncem
   }
 }
 
-export { toHex as firmwareHex };
+
+// ---- key files ----------------------------------------------------------------------------
+
+/**
+ * Firmware key files are one line of text, so they cannot be mistaken for any other sealcam key:
+ *   KEY      "sealcam-firmware-signing-key-v1:" || hex(Ed25519 seed, 32 bytes) || "\n"   (mode 0600)
+ *   KEY.pub  "sealcam-firmware-public-key-v1:"  || hex(Ed25519 public key, 32 bytes) || "\n"
+ */
+const SIGNING_KEY_PREFIX = 'sealcam-firmware-signing-key-v1:';
+const PUBLIC_KEY_PREFIX = 'sealcam-firmware-public-key-v1:';
+
+export function formatFirmwareSigningKey(seed: Uint8Array): string {
+  ensure(seed.length === 32, 'E_BAD_ARGUMENT', `firmware signing key: expected a 32-byte seed, got ${seed.length}`);
+  return `${SIGNING_KEY_PREFIX}${toHex(seed)}\n`;
+}
+
+export function formatFirmwarePublicKey(publicKey: Uint8Array): string {
+  ensure(publicKey.length === ED25519_PUBLIC_LENGTH, 'E_BAD_ARGUMENT', `firmware public key: expected 32 bytes, got ${publicKey.length}`);
+  return `${PUBLIC_KEY_PREFIX}${toHex(publicKey)}\n`;
+}
+
+function parseKeyLine(text: string, prefix: string, what: string): Uint8Array {
+  const line = text.trim();
+  if (!line.startsWith(prefix)) {
+    const hint = line.startsWith(SIGNING_KEY_PREFIX) || line.startsWith(PUBLIC_KEY_PREFIX) ? ` (this is a ${line.slice(0, line.indexOf(':'))} file)` : '';
+    throw new SealcamError('E_BAD_KEY', `${what}: expected a line starting "${prefix}"${hint}`);
+  }
+  const hex = line.slice(prefix.length);
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new SealcamError('E_BAD_KEY', `${what}: expected 64 lowercase hex digits after the prefix`);
+  return fromHex(hex, 32, what);
+}
+
+export function parseFirmwareSigningKey(text: string, what = 'firmware signing key'): SigningKey {
+  return new SigningKey(parseKeyLine(text, SIGNING_KEY_PREFIX, what));
+}
+
+export function parseFirmwarePublicKey(text: string, what = 'firmware public key'): Uint8Array {
+  return parseKeyLine(text, PUBLIC_KEY_PREFIX, what);
+}

@@ -24,7 +24,12 @@ export { Sha512, sha512 } from './hash.js';
  */
 export type RandomSource = (length: number) => Uint8Array;
 
-export const systemRandom: RandomSource = (length) => globalThis.crypto.getRandomValues(new Uint8Array(length));
+export const systemRandom: RandomSource = (length) => {
+  const out = new Uint8Array(length);
+  // getRandomValues fills at most 65,536 bytes per call (WebCrypto quota).
+  for (let off = 0; off < length; off += 65_536) globalThis.crypto.getRandomValues(out.subarray(off, Math.min(length, off + 65_536)));
+  return out;
+};
 
 /** Draw `length` bytes and check that the source returned what was asked. */
 export function draw(random: RandomSource, length: number): Uint8Array {

@@ -1,9 +1,13 @@
 /**
  * The store worker on an external broker (the scale path: Mosquitto here, EMQX or AWS IoT in
  * production): a client with the relay's own `store` login that subscribes to every camera's
- * seg and keys topics — as a shared subscription ($share/sealcam-store/…) where the broker
- * supports it, so several workers split the load — and files what arrives.
- * Its session is persistent (clean: false, QoS 1), so the broker queues traffic while it restarts.
+ * seg and keys topics, and files what arrives. Several workers can split the load with a shared
+ * subscription ($share/<group>/…, `sharedGroup`) where the broker supports it.
+ * Its session is persistent (clean: false, QoS 1), so the broker queues traffic while the worker
+ * restarts. Seen with Mosquitto 2.0.11 in the outage test (test/relay/uploader-mosquitto.test.ts):
+ * with a plain subscription every segment published during and after a broker restart reached the
+ * store; with $share/… nothing did after the restart. So one worker uses a plain subscription (the
+ * default), and shared groups are left for fleets of workers on brokers that keep them.
  */
 import mqtt from 'mqtt';
 import { SealcamError } from '../protocol/errors.js';
@@ -15,7 +19,7 @@ export interface StoreWorkerOptions {
   username: string;
   password: string;
   ingest: Ingest;
-  /** use $share/<group>/… (Mosquitto 2 supports it for MQTT 3.1.1) */
+  /** subscribe as $share/<group>/… (default: a plain subscription) */
   sharedGroup?: string | null;
   clientId?: string;
   log?: (msg: string) => void;
@@ -26,7 +30,7 @@ export interface StoreWorker {
 }
 
 export async function startStoreWorker(o: StoreWorkerOptions): Promise<StoreWorker> {
-  const group = o.sharedGroup === undefined ? 'sealcam-store' : o.sharedGroup;
+  const group = o.sharedGroup ?? null;
   const filters = ['sc/v1/+/+/seg', 'sc/v1/+/+/keys'].map((f) => (group ? `$share/${group}/${f}` : f));
   const client = mqtt.connect(o.url, {
     protocolVersion: 4,
@@ -39,6 +43,11 @@ export async function startStoreWorker(o: StoreWorkerOptions): Promise<StoreWork
   });
   // Messages are handled strictly one at a time, in arrival order.
   let chain = Promise.resolve();
+  // A broker that lost our session (restarted without it) will not have our subscriptions.
+  client.on('connect', () => {
+    // Idempotent; covers a broker that restarted without our session or without its subscriptions.
+    client.subscribe(filters, { qos: 1 });
+  });
   client.on('message', (topic, payload) => {
     const t = storedTopic(topic);
     if (!t) return;
@@ -46,6 +55,7 @@ export async function startStoreWorker(o: StoreWorkerOptions): Promise<StoreWork
   });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => {
+      // Subscribe (again) with a callback, to see what was granted.
       client.subscribe(filters, { qos: 1 }, (err, granted) => {
         if (err) return reject(new SealcamError('E_BROKER', `store worker: subscribe failed: ${err.message}`));
         const refused = (granted ?? []).filter((g) => g.qos === 128);

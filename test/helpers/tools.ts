@@ -28,3 +28,12 @@ export function requireTool(t: ExecutionContext, name: string, available: boolea
   }
   return false;
 }
+
+/** The path of `command` if it can be started (for tools whose help exits non-zero, like mosquitto). */
+export function findTool(command: string, extraDirs: string[] = ['/usr/sbin', '/sbin']): string | null {
+  for (const candidate of [command, ...extraDirs.map((d) => `${d}/${command}`)]) {
+    const r = spawnSync(candidate, ['-h'], { stdio: 'ignore', timeout: 30_000 });
+    if (!r.error) return candidate;
+  }
+  return null;
+}

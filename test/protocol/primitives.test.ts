@@ -1,7 +1,7 @@
 import test from 'ava';
 import nacl from 'tweetnacl';
 import { readFileSync } from 'node:fs';
-import { SealcamError, SigningKey, assertUsableBoxPublicKey, boxSharedKey, fromHex, publicIdentity, toHex, verifySignature, x25519 } from '../../src/protocol/index.js';
+import { SealcamError, SigningKey, systemRandom, assertUsableBoxPublicKey, boxSharedKey, fromHex, publicIdentity, toHex, verifySignature, x25519 } from '../../src/protocol/index.js';
 
 interface VectorFile<T> {
   source: string;
@@ -60,4 +60,11 @@ test('verifySignature is false, never a throw, for malformed keys and signatures
   t.false(verifySignature(new Uint8Array(31), new Uint8Array(1), new Uint8Array(64)));
   t.false(verifySignature(new Uint8Array(32), new Uint8Array(1), new Uint8Array(63)));
   t.false(verifySignature(new Uint8Array(32).fill(0xff), new Uint8Array(1), new Uint8Array(64)));
+});
+
+test('systemRandom serves requests larger than the 64 KiB WebCrypto quota', (t) => {
+  const big = systemRandom(300_000);
+  t.is(big.length, 300_000);
+  // The tail is filled too (a zero run of 64 bytes would be a 2^-512 event).
+  t.false(big.subarray(299_936).every((b) => b === 0));
 });

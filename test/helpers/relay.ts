@@ -1,0 +1,102 @@
+/** Relays for tests: the embedded one, and a real Mosquitto with the store worker attached. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { startRelay, STORE_CREDENTIALS_FILE, type Relay, type RelayOptions } from '../../src/relay/relay.js';
+import { AccountStore } from '../../src/relay/accounts.js';
+import { writeMosquittoConfig } from '../../src/relay/mosquitto.js';
+import { writeFileAtomic } from '../../src/media/atomic-file.js';
+import type { DeviceHome } from '../../src/device/home.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export async function tempDir(label: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `sealcam-${label}-`));
+}
+
+export async function embeddedRelay(dataDir: string, extra: Partial<RelayOptions> = {}): Promise<Relay> {
+  return startRelay({ dataDir, port: 0, wsPort: 0, httpPort: 0, ...extra });
+}
+
+/** Viewer login of a new account, via the account store the relay uses. */
+export async function addAccount(relay: Relay, name: string) {
+  return relay.accounts.addAccount(name);
+}
+
+/** The provisioning flow over the HTTP API: the owner asks for a token, the camera redeems it. */
+export async function provisionCamera(relay: Relay, viewer: { account: string; username: string; password: string }, home: DeviceHome, mqttUrl = relay.mqttUrl): Promise<void> {
+  const auth = `Basic ${Buffer.from(`${viewer.username}:${viewer.password}`).toString('base64')}`;
+  const t = await fetch(`${relay.httpUrl}/v1/accounts/${viewer.account}/provisioning-tokens`, { method: 'POST', headers: { authorization: auth } });
+  if (!t.ok) throw new Error(`token: ${t.status} ${await t.text()}`);
+  const { token } = (await t.json()) as { token: string };
+  const r = await fetch(`${relay.httpUrl}/v1/provision`, { method: 'POST', body: JSON.stringify({ token, cameraId: home.identity.idHex }), headers: { 'content-type': 'application/json' } });
+  if (!r.ok) throw new Error(`provision: ${r.status} ${await r.text()}`);
+  const creds = (await r.json()) as { account: string; username: string; password: string };
+  await home.setRelay({ url: mqttUrl, account: creds.account, username: creds.username, password: creds.password });
+}
+
+export function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > until) reject(new Error(`port ${port} did not open`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+export interface TestMosquitto {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** Our own mosquitto on a free port with a config generated from the relay's accounts. Stops only that process. */
+export async function startMosquitto(dataDir: string, bin = 'mosquitto'): Promise<TestMosquitto> {
+  const accounts = await AccountStore.open(dataDir);
+  if (!accounts.users.some((u) => u.role === 'store')) {
+    const creds = await accounts.addUser('', 'store', 'sealcam-store');
+    await writeFileAtomic(join(dataDir, STORE_CREDENTIALS_FILE), JSON.stringify({ username: creds.username, password: creds.password }), 0o600);
+  }
+  const port = await freePort();
+  const { confPath } = await writeMosquittoConfig(accounts, join(dataDir, 'mosquitto'), { host: '127.0.0.1', port, runAs: userInfo().username });
+  const m: TestMosquitto = {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    process: null as unknown as ChildProcess,
+    stop: async () => {
+      if (m.process.exitCode !== null || m.process.signalCode !== null) return;
+      const exited = new Promise((r) => m.process.once('exit', r));
+      m.process.kill('SIGTERM');
+      await exited;
+    },
+    restart: async () => {
+      m.process = spawn(bin, ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await waitForPort(port);
+    },
+  };
+  await m.restart();
+  return m;
+}
