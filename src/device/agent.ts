@@ -61,7 +61,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
   const announcement = epochs.rotate(pairing.roster, Date.now());
   await o.sink.announce(announcement, epochs.epoch.epoch);
 
-  let { first, limit } = await o.home.reserveSeqs();
+  const first = o.home.nextSeq;
   const sealer = new SegmentSealer(o.home.identity, epochs, random, first);
   const source = o.y4m
     ? await (o.y4m === '-' ? Y4mSource.fromStream(process.stdin, {}, 'y4m on stdin') : Y4mSource.fromFile(o.y4m))
@@ -77,9 +77,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
     hardwareAcceleration: o.board.encoder.hardwareAcceleration,
     dropWhenBehind: o.realtime ?? false,
     maxFrames,
-    beforeSegment: async () => {
-      if (sealer.nextSeq + 2 >= limit) limit = await o.home.extendSeqs();
-    },
+    beforeSegment: () => o.home.useSeq(sealer.nextSeq),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
   // The sink belongs to the caller: an uploader still has a spool to drain.

@@ -9,9 +9,9 @@
  *   state.json    {"v":1,"lastEpoch":N,"seqHighWater":N}                            0600
  *   relay.json    {"v":1,"url","account","username","password"} the camera's relay login  0600
  *
- * Seq numbers are reserved in blocks: the high-water mark is persisted before any seq below it is
- * used, so after a power cut the camera resumes above every seq it may have sealed (PROTOCOL.md
- * §6.2 relies on seq never repeating under one key).
+ * The seq high-water mark is persisted before each segment is sealed, so after a power cut the
+ * camera resumes above every seq it may have sealed (PROTOCOL.md §6.2 relies on seq never
+ * repeating under one key) and a viewer sees at most the in-flight segment missing.
  */
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,8 +29,6 @@ import {
   type Roster,
 } from '../protocol/index.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
-
-const SEQ_BLOCK = 1000;
 
 interface DeviceState {
   v: 1;
@@ -94,22 +92,20 @@ export class DeviceHome {
     await this.saveState();
   }
 
-  /**
-   * Reserve seqs for this boot: returns the first seq to use. Persists a high-water mark
-   * `SEQ_BLOCK` above it; call `extendSeqs` before the reserved block runs out.
-   */
-  async reserveSeqs(): Promise<{ first: number; limit: number }> {
-    const first = this.state.seqHighWater;
-    this.state = { ...this.state, seqHighWater: first + SEQ_BLOCK };
-    await this.saveState();
-    return { first, limit: first + SEQ_BLOCK };
+  /** The first seq this boot may use: one above every seq any earlier boot may have sealed. */
+  get nextSeq(): number {
+    return this.state.seqHighWater;
   }
 
-  /** Move the high-water mark up by another block; returns the new limit. */
-  async extendSeqs(): Promise<number> {
-    this.state = { ...this.state, seqHighWater: this.state.seqHighWater + SEQ_BLOCK };
+  /**
+   * Persist that `seq` is about to be sealed, before it is: after a power cut the camera resumes at
+   * seq + 1, so at most the segment that was in flight is missing (PROTOCOL.md §6.2 relies on a
+   * seq never repeating under one key). One small fsync'd write per segment.
+   */
+  async useSeq(seq: number): Promise<void> {
+    if (seq < this.state.seqHighWater) throw new SealcamError('E_BAD_ARGUMENT', `seq ${seq} is below the high-water mark ${this.state.seqHighWater}`);
+    this.state = { ...this.state, seqHighWater: seq + 1 };
     await this.saveState();
-    return this.state.seqHighWater;
   }
 
   /** Record the owner and the first roster, as pairing does. */

@@ -21,7 +21,7 @@ export interface PipelineOptions {
   dropWhenBehind: boolean;
   /** stop after this many captured units (default: when the source ends) */
   maxFrames?: number;
-  /** called before each media segment; lets the agent reserve more seqs or rotate epochs */
+  /** called before each segment (init and media) is sealed: the agent persists the seq it will use */
   beforeSegment?: () => Promise<void>;
   onProgress?: (p: PipelineProgress) => void;
 }
@@ -85,6 +85,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     { width: info.width, height: info.height, fps: info.fps, segmentDurationUs: Math.round(o.segmentSeconds * 1e6), chunkFrames: o.chunkFrames },
     {
       init: async (init) => {
+        await o.beforeSegment?.();
         const seq = o.sealer.nextSeq;
         await sealAndSend(o.sealer.seal({ kind: 'init', captureTime: Date.now(), durationMs: 0, payload: init.bytes }), 'init', seq, false);
       },

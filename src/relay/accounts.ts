@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SealcamError } from '../protocol/errors.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
-import type { Principal, Role } from './acl.js';
+import { RESERVED_ACCOUNTS, type Principal, type Role } from './acl.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 const pbkdf2Async = promisify(pbkdf2);
@@ -87,7 +87,7 @@ export class AccountStore {
 
   /** Create an account with its first viewer login. */
   async addAccount(account: string): Promise<IssuedCredentials> {
-    if (!SLUG.test(account) || account === 'pair') throw new SealcamError('E_BAD_ARGUMENT', `account name ${JSON.stringify(account)}: expected 1-64 of [a-z0-9_-], not "pair"`);
+    if (!SLUG.test(account) || RESERVED_ACCOUNTS.has(account)) throw new SealcamError('E_BAD_ARGUMENT', `account name ${JSON.stringify(account)}: expected 1-64 of [a-z0-9_-], not ${[...RESERVED_ACCOUNTS].join(' or ')}`);
     if (this.data.accounts[account]) throw new SealcamError('E_BAD_ARGUMENT', `account ${account} already exists`);
     this.data.accounts[account] = { createdAt: Date.now() };
     return this.addUser(account, 'viewer', `${account}-owner`);
@@ -132,10 +132,12 @@ export class AccountStore {
     entry.used = true;
     await this.save();
     const username = `cam-${cameraId}`;
-    if (this.data.users[username]) {
-      // Re-pairing the same camera (after a reset): issue fresh credentials in place.
-      delete this.data.users[username];
+    const existing = this.data.users[username];
+    if (existing && existing.account !== entry.account) {
+      throw new SealcamError('E_AUTH', `camera ${cameraId} belongs to another account; it must be removed there first`);
     }
+    // Re-pairing the same camera in its own account (after a reset): fresh credentials in place.
+    if (existing) delete this.data.users[username];
     return this.addUser(entry.account, 'camera', username, cameraId);
   }
 

@@ -7,6 +7,8 @@
  *   viewer  (account a)            publish    sc/v1/a/<camera>/roster, sc/v1/pair/<hash>
  *                                  subscribe  any filter under sc/v1/a/ (account level literal), sc/v1/pair/<hash>
  *   store   (the relay's own)      subscribe  sc/v1/+/+/{seg,keys} (also as $share/<group>/…)
+ *   camera, viewer                 subscribe  sc/v1/fw/<board>/announce, sc/v1/fw/<board>/image/<version>
+ *                                             (signed firmware updates; only the operator publishes there)
  * Everything else is refused, $SYS included. Wildcards are never allowed at the account level,
  * and never in a camera's filters.
  */
@@ -33,6 +35,14 @@ function levels(topic: string): string[] {
   return topic.split('/');
 }
 
+/** Account names that are topic namespaces of their own. */
+export const RESERVED_ACCOUNTS = new Set(['pair', 'fw']);
+
+function isFirmwareTopic(l: string[]): boolean {
+  if (`${l[0]}/${l[1]}` !== TOPIC_ROOT || l[2] !== 'fw' || !SLUG.test(l[3] ?? '')) return false;
+  return (l.length === 5 && l[4] === 'announce') || (l.length === 6 && l[4] === 'image' && /^[0-9A-Za-z][0-9A-Za-z.-]{0,63}$/.test(l[5]!));
+}
+
 function isPairTopic(l: string[]): boolean {
   return l.length === 4 && `${l[0]}/${l[1]}` === TOPIC_ROOT && l[2] === 'pair' && PAIR_HASH.test(l[3]!);
 }
@@ -41,7 +51,7 @@ function isPairTopic(l: string[]): boolean {
 function cameraTopicParts(l: string[]): { account: string; camera: string; channel: string } | null {
   if (l.length !== 5 || `${l[0]}/${l[1]}` !== TOPIC_ROOT) return null;
   const [, , account, camera, channel] = l as [string, string, string, string, string];
-  if (!SLUG.test(account) || account === 'pair' || !SLUG.test(camera)) return null;
+  if (!SLUG.test(account) || RESERVED_ACCOUNTS.has(account) || !SLUG.test(camera)) return null;
   return { account, camera, channel };
 }
 
@@ -62,7 +72,7 @@ export function maySubscribe(p: Principal, filter: string): boolean {
     if (l[0] === '$share' && l.length > 2 && SLUG.test(l[1]!)) l = l.slice(2);
     return l.length === 5 && `${l[0]}/${l[1]}` === TOPIC_ROOT && l[2] === '+' && l[3] === '+' && STORE_CHANNELS.has(l[4]!);
   }
-  if (isPairTopic(l)) return true;
+  if (isPairTopic(l) || isFirmwareTopic(l)) return true;
   if (p.role === 'camera') {
     const t = cameraTopicParts(l);
     return t !== null && t.account === p.account && t.camera === p.cameraId && CAMERA_SUBSCRIBES.has(t.channel);

@@ -31,10 +31,12 @@ export function aclText(accounts: AccountStore): string {
       for (const ch of ['seg', 'live', 'keys', 'status']) lines.push(`topic write ${base}/${ch}`);
       for (const ch of ['roster', 'ota']) lines.push(`topic read ${base}/${ch}`);
       lines.push('topic readwrite sc/v1/pair/+');
+      lines.push('topic read sc/v1/fw/#');
     } else if (u.role === 'viewer') {
       lines.push(`topic read sc/v1/${u.account}/#`);
       lines.push(`topic write sc/v1/${u.account}/+/roster`);
       lines.push('topic readwrite sc/v1/pair/+');
+      lines.push('topic read sc/v1/fw/#');
     } else {
       lines.push('topic read sc/v1/+/+/seg', 'topic read sc/v1/+/+/keys');
     }
