@@ -77,16 +77,22 @@ function frameCodeOrigin(height: number): { x: number; y: number } {
   return { x: FRAME_CODE_X, y: height - FRAME_CODE_Y_FROM_BOTTOM };
 }
 
+/** Cell size: 24 px where it fits, smaller on narrow frames (18 px at 640 wide). */
+function frameCodeCell(width: number): number {
+  return Math.min(FRAME_CODE_CELL, Math.floor((width - 2 * FRAME_CODE_X) / FRAME_CODE_BITS));
+}
+
 /**
  * Read the frame index from a decoded luma plane (`stride` bytes per row). Returns null if the
  * check byte does not match (not a synthetic frame, or too damaged to trust).
  */
-export function readFrameCode(luma: Uint8Array, stride: number, height: number): number | null {
+export function readFrameCode(luma: Uint8Array, stride: number, height: number, width = stride): number | null {
   const { x, y } = frameCodeOrigin(height);
+  const cell = frameCodeCell(width);
   let value = 0;
   for (let bit = 0; bit < FRAME_CODE_BITS; bit++) {
-    const cx = x + bit * FRAME_CODE_CELL + (FRAME_CODE_CELL >> 1);
-    const cy = y + (FRAME_CODE_CELL >> 1);
+    const cx = x + bit * cell + (cell >> 1);
+    const cy = y + (cell >> 1);
     let sum = 0;
     for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) sum += luma[(cy + dy) * stride + cx + dx]!;
     value = (value << 1) | (sum / 49 > 128 ? 1 : 0);
@@ -283,10 +289,11 @@ export class SyntheticScene {
     const value = ((index24 << 8) | frameCodeCheck(index24)) >>> 0;
     const { x, y } = frameCodeOrigin(this.height);
     const W = this.width;
+    const cell = frameCodeCell(W);
     for (let bit = 0; bit < FRAME_CODE_BITS; bit++) {
       const on = (value >>> (FRAME_CODE_BITS - 1 - bit)) & 1;
-      const cx = x + bit * FRAME_CODE_CELL;
-      for (let yy = y; yy < y + FRAME_CODE_CELL; yy++) Y.fill(on ? LUMA_WHITE : LUMA_BLACK, yy * W + cx, yy * W + cx + FRAME_CODE_CELL);
+      const cx = x + bit * cell;
+      for (let yy = y; yy < y + cell; yy++) Y.fill(on ? LUMA_WHITE : LUMA_BLACK, yy * W + cx, yy * W + cx + cell);
     }
   }
 }
