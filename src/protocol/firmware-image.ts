@@ -1,9 +1,10 @@
 /**
- * Firmware images and update announcements (PROTOCOL.md §12). Both are signed with the firmware
- * key: an Ed25519 key of its own, separate from every camera, owner and viewer key. The device
- * pins its public key. All integers are big-endian.
+ * Firmware images and update announcements (PROTOCOL.md §13, §14). Both are signed with the
+ * firmware key: an Ed25519 key of its own, separate from every camera, owner and viewer key. The
+ * device pins its public key. All integers are big-endian.
  *
- * Firmware image ("SCFW"): a signed manifest on the outside, the zstd-compressed payload after it.
+ * Firmware image ("SCFW", PROTOCOL.md §13): a signed manifest on the outside, the zstd-compressed
+ * payload after it.
  *
  *   off     size  field
  *   0       4     magic          "SCFW" (0x53 0x43 0x46 0x57)
@@ -28,7 +29,7 @@
  * So a flipped byte gives E_FIRMWARE_FORMAT in the header, E_FIRMWARE_SIGNATURE in the manifest or
  * the signature, and E_FIRMWARE_HASH in the payload.
  *
- * Update announcement ("SCUA"), published retained over MQTT:
+ * Update announcement ("SCUA", PROTOCOL.md §14), published retained over MQTT:
  *
  *   off     size  field
  *   0       4     magic          "SCUA" (0x53 0x43 0x55 0x41)
