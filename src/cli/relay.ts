@@ -23,19 +23,20 @@ export function registerRelay(program: Command): void {
   const relay = program
     .command('relay')
     .description('run the cloud relay: MQTT 3.1.1 broker (TCP and WebSocket), opaque segment store and history API. It never holds a key')
-    .requiredOption('--data <dir>', 'data directory: accounts (hashed credentials) and the opaque store')
+    .option('--data <dir>', 'data directory: accounts (hashed credentials) and the opaque store (required)')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'MQTT over TCP', port, 1883)
-    .option('--ws-port <n>', 'MQTT over WebSocket (for browser viewers)', port, 8883)
+    .option('--ws-port <n>', 'MQTT over plain WebSocket (for browser viewers; put TLS in front in production)', port, 9001)
     .option('--http-port <n>', 'history and provisioning HTTP API', port, 8080)
     .option('--broker <url>', 'attach the store to this external broker (e.g. mqtt://127.0.0.1:1884) instead of embedding aedes; needs relay mosquitto-config first')
     .option('--fault <fault>', 'TEST ONLY: misroute (deliver every camera topic to the other accounts too) or misroute:ACCOUNT', fault)
     .option('--retention-days <n>', 'drop segments older than this', Number, 30)
     .option('--retention-bytes <n>', 'keep the store under this many bytes', Number, 10 * 1024 ** 3)
-    .action(async (opts: { data: string; host: string; port: number; wsPort: number; httpPort: number; broker?: string; fault?: { misroute: { toAccount?: string } }; retentionDays: number; retentionBytes: number }) => {
+    .action(async (opts: { data?: string; host: string; port: number; wsPort: number; httpPort: number; broker?: string; fault?: { misroute: { toAccount?: string } }; retentionDays: number; retentionBytes: number }) => {
+      if (!opts.data) throw new SealcamError('E_CONFIG', 'sealcam relay: --data <dir> is required');
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
       const r = await startRelay({
-        dataDir: resolve(opts.data),
+        dataDir: resolve(opts.data!),
         host: opts.host,
         port: opts.port,
         wsPort: opts.wsPort,
@@ -45,7 +46,7 @@ export function registerRelay(program: Command): void {
         ...(opts.fault ? { fault: opts.fault } : {}),
         log: (m) => process.stderr.write(`relay: ${m}\n`),
       });
-      process.stdout.write(`relay up: mqtt ${r.mqttUrl}${r.wsUrl ? `, websocket ${r.wsUrl}` : ''}, http ${r.httpUrl}, data ${resolve(opts.data)}\n`);
+      process.stdout.write(`relay up: mqtt ${r.mqttUrl}${r.wsUrl ? `, websocket ${r.wsUrl}` : ''}, http ${r.httpUrl}, data ${resolve(opts.data!)}\n`);
       const stop = async () => {
         await r.close();
         process.exit(0);
@@ -58,7 +59,7 @@ export function registerRelay(program: Command): void {
   account
     .command('add')
     .description("create an account and print its owner's viewer login (shown once; only its hash is stored)")
-    .argument('<name>', 'account name: 1-64 of [a-z0-9_-]')
+    .argument('<name>', 'account name: 1-64 of [a-z0-9_-]; "pair" and "fw" are reserved')
     .requiredOption('--data <dir>', 'relay data directory')
     .option('--json', 'print as JSON')
     .action(async (name: string, opts: { data: string; json?: boolean }) => {

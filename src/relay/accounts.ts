@@ -8,7 +8,7 @@
  * The file is <data>/accounts.json, mode 0600, written atomically.
  */
 import { createHash, pbkdf2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SealcamError } from '../protocol/errors.js';
@@ -59,22 +59,26 @@ export class AccountStore {
   private constructor(
     private readonly path: string,
     private data: AccountsFile,
+    private loadedMtimeMs: number,
   ) {}
 
   static async open(dataDir: string): Promise<AccountStore> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const path = join(dataDir, 'accounts.json');
     const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
-    let data: AccountsFile = { v: 1, accounts: {}, users: {}, tokens: {} };
-    if (text !== null) {
-      try {
-        data = JSON.parse(text) as AccountsFile;
-      } catch {
-        throw new SealcamError('E_STORE', `${path} is damaged (not JSON)`);
-      }
-      if (data.v !== 1) throw new SealcamError('E_STORE', `${path}: unknown version`);
-    }
-    return new AccountStore(path, data);
+    const data = text === null ? { v: 1 as const, accounts: {}, users: {}, tokens: {} } : parseAccounts(text, path);
+    return new AccountStore(path, data, text === null ? 0 : (await stat(path)).mtimeMs);
+  }
+
+  /**
+   * Re-read the file if another process (`sealcam relay account add` next to a running relay)
+   * changed it, so a running relay sees new logins and never writes back a stale copy.
+   */
+  async refresh(): Promise<void> {
+    const st = await stat(this.path).catch(() => null);
+    if (!st || st.mtimeMs === this.loadedMtimeMs) return;
+    this.data = parseAccounts(await readFile(this.path, 'utf8'), this.path);
+    this.loadedMtimeMs = st.mtimeMs;
   }
 
   get accountNames(): string[] {
@@ -87,6 +91,7 @@ export class AccountStore {
 
   /** Create an account with its first viewer login. */
   async addAccount(account: string): Promise<IssuedCredentials> {
+    await this.refresh();
     if (!SLUG.test(account) || RESERVED_ACCOUNTS.has(account)) throw new SealcamError('E_BAD_ARGUMENT', `account name ${JSON.stringify(account)}: expected 1-64 of [a-z0-9_-], not ${[...RESERVED_ACCOUNTS].join(' or ')}`);
     if (this.data.accounts[account]) throw new SealcamError('E_BAD_ARGUMENT', `account ${account} already exists`);
     this.data.accounts[account] = { createdAt: Date.now() };
@@ -95,6 +100,7 @@ export class AccountStore {
 
   /** Add a login to an account. Camera logins are bound to one camera id. */
   async addUser(account: string, role: Role, username: string, cameraId?: string): Promise<IssuedCredentials> {
+    await this.refresh();
     if (!this.data.accounts[account] && role !== 'store') throw new SealcamError('E_BAD_ARGUMENT', `no account ${account}`);
     if (!/^[a-z0-9][a-z0-9_.-]{0,80}$/.test(username)) throw new SealcamError('E_BAD_ARGUMENT', `username ${JSON.stringify(username)} is not allowed`);
     if (this.data.users[username]) throw new SealcamError('E_BAD_ARGUMENT', `user ${username} already exists`);
@@ -107,6 +113,7 @@ export class AccountStore {
 
   /** Check a login; returns who it is, or null. Constant-time compare; unknown users cost the same. */
   async authenticate(username: string, password: string): Promise<Principal | null> {
+    if (!this.data.users[username]) await this.refresh();
     const user = this.data.users[username];
     const salt = user ? Buffer.from(user.scrypt.salt, 'hex') : Buffer.alloc(16);
     const derived = await scryptAsync(password, salt, 32, SCRYPT);
@@ -117,6 +124,7 @@ export class AccountStore {
 
   /** A one-time provisioning token for a camera of `account` (goes into the pairing QR code). */
   async issueProvisioningToken(account: string, now = Date.now(), ttlMs = DEFAULT_TOKEN_TTL_MS): Promise<{ token: string; expiresAt: number }> {
+    await this.refresh();
     if (!this.data.accounts[account]) throw new SealcamError('E_BAD_ARGUMENT', `no account ${account}`);
     const token = randomBytes(16).toString('base64url');
     this.data.tokens[sha256(token)] = { account, expiresAt: now + ttlMs, used: false };
@@ -127,6 +135,7 @@ export class AccountStore {
 
   /** Trade a provisioning token for the camera's own login (once). */
   async redeemProvisioningToken(token: string, cameraId: string, now = Date.now()): Promise<IssuedCredentials> {
+    await this.refresh();
     const entry = this.data.tokens[sha256(token)];
     if (!entry || entry.used || entry.expiresAt <= now) throw new SealcamError('E_AUTH', 'provisioning token is unknown, used or expired');
     entry.used = true;
@@ -147,7 +156,19 @@ export class AccountStore {
 
   private async save(): Promise<void> {
     await writeFileAtomic(this.path, `${JSON.stringify(this.data, null, 1)}\n`, 0o600);
+    this.loadedMtimeMs = (await stat(this.path)).mtimeMs;
   }
+}
+
+function parseAccounts(text: string, path: string): AccountsFile {
+  let data: AccountsFile;
+  try {
+    data = JSON.parse(text) as AccountsFile;
+  } catch {
+    throw new SealcamError('E_STORE', `${path} is damaged (not JSON)`);
+  }
+  if (data.v !== 1) throw new SealcamError('E_STORE', `${path}: unknown version`);
+  return data;
 }
 
 async function hashPassword(password: string): Promise<Pick<StoredUser, 'scrypt' | 'mosquitto'>> {

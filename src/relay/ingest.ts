@@ -5,6 +5,7 @@
  */
 import { Reassembler } from '../protocol/transport-chunk.js';
 import { SealcamError } from '../protocol/errors.js';
+import { toHex } from '../protocol/bytes.js';
 import type { OpaqueStore } from './store.js';
 
 export class Ingest {
@@ -22,6 +23,8 @@ export class Ingest {
       if (channel === 'keys') {
         // Announcements are small and sent whole; the epoch is at bytes 24..28 (PROTOCOL.md §5.2).
         if (payload.length < 28) throw new SealcamError('E_STORE', 'announcement too short');
+        // cameraId is at bytes 8..24: it must be the topic's camera, as for envelopes.
+        if (toHex(payload.subarray(8, 24)) !== camera) throw new SealcamError('E_STORE', `announcement names camera ${toHex(payload.subarray(8, 24))}`);
         const epoch = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(24);
         await this.store.putAnnouncement(account, camera, payload, epoch);
         this.stats.announcements++;

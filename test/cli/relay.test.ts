@@ -1,0 +1,69 @@
+/** `sealcam relay …` as an operator runs it. */
+import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import mqtt from 'mqtt';
+import { tempDir } from '../helpers/relay.js';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/sealcam.js', import.meta.url).pathname;
+const sealcam = (...args: string[]) => run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+test('account add prints a login once, stores only hashes, and the relay accepts it', async (t) => {
+  const dir = await tempDir('cli-relay');
+  const data = join(dir, 'data');
+  const { stdout } = await sealcam('relay', 'account', 'add', 'family', '--data', data, '--json');
+  const creds = JSON.parse(stdout) as { username: string; password: string; account: string };
+  t.is(creds.account, 'family');
+  const stored = await readFile(join(data, 'accounts.json'), 'utf8');
+  t.false(stored.includes(creds.password), 'the password is not stored');
+  t.is((await stat(join(data, 'accounts.json'))).mode & 0o777, 0o600);
+  await t.throwsAsync(sealcam('relay', 'account', 'add', 'family', '--data', data), { message: /already exists/ });
+  await t.throwsAsync(sealcam('relay', 'account', 'add', 'pair', '--data', data), { message: /E_BAD_ARGUMENT/ });
+
+  const relay = spawn(process.execPath, [BIN, 'relay', '--data', data, '--port', '0', '--ws-port', '0', '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const line = await new Promise<string>((resolve) => {
+      let out = '';
+      relay.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out);
+      });
+    });
+    const url = /mqtt (mqtt:\/\/[\d.]+:\d+)/.exec(line)![1]!;
+    const ok = mqtt.connect(url, { protocolVersion: 4, username: creds.username, password: creds.password, reconnectPeriod: 0 });
+    await new Promise((resolve, reject) => {
+      ok.once('connect', resolve);
+      ok.once('error', reject);
+    });
+    await ok.endAsync();
+    const bad = mqtt.connect(url, { protocolVersion: 4, username: creds.username, password: 'wrong', reconnectPeriod: 0 });
+    const err = await new Promise<Error>((resolve) => bad.once('error', resolve));
+    t.regex(err.message, /Bad username or password/);
+    bad.end(true);
+    const anonymous = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0 });
+    t.regex((await new Promise<Error>((resolve) => anonymous.once('error', resolve))).message, /Bad username or password/);
+    anonymous.end(true);
+  } finally {
+    relay.kill('SIGTERM');
+  }
+});
+
+test('mosquitto-config writes passwd (hashes only), acl and conf, and the store login', async (t) => {
+  const dir = await tempDir('cli-mosq');
+  const data = join(dir, 'data');
+  const creds = JSON.parse((await sealcam('relay', 'account', 'add', 'family', '--data', data, '--json')).stdout) as { username: string; password: string };
+  await sealcam('relay', 'mosquitto-config', '--data', data, '--out', join(dir, 'mosq'), '--port', '18830');
+  const passwd = await readFile(join(dir, 'mosq', 'passwd'), 'utf8');
+  t.regex(passwd, new RegExp(`^${creds.username}:\\$7\\$50000\\$`, 'm'));
+  t.false(passwd.includes(creds.password));
+  const acl = await readFile(join(dir, 'mosq', 'acl'), 'utf8');
+  t.regex(acl, /user family-owner\ntopic read sc\/v1\/family\/#/);
+  t.regex(acl, /user sealcam-store\ntopic read sc\/v1\/\+\/\+\/seg/);
+  t.regex(await readFile(join(dir, 'mosq', 'mosquitto.conf'), 'utf8'), /listener 18830 127\.0\.0\.1\nallow_anonymous false|allow_anonymous false/);
+  const store = JSON.parse(await readFile(join(data, 'store-credentials.json'), 'utf8')) as { username: string };
+  t.is(store.username, 'sealcam-store');
+  t.is((await stat(join(data, 'store-credentials.json'))).mode & 0o777, 0o600);
+});

@@ -1,0 +1,45 @@
+import test from 'ava';
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OpaqueStore } from '../../src/relay/store.js';
+import { T0, bytesOf, household } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/relay.js';
+
+const seal = (h: ReturnType<typeof household>, n: number) => Array.from({ length: n }, (_, i) => h.sealer.seal({ kind: 'media', captureTime: T0 + i * 2000, durationMs: 2000, payload: bytesOf(`segment ${i}`.padEnd(1000, '.')) }));
+
+test('retention by bytes drops the oldest segments; the index survives a restart and ignores crash leftovers', async (t) => {
+  const h = household('store-retention');
+  const cam = h.camera.idHex;
+  const dir = await tempDir('store');
+  const store = await OpaqueStore.open(dir, { maxBytes: 5 * 1300 });
+  for (const env of seal(h, 8)) await store.putSegment('home', cam, env);
+  const kept = store.list('home', cam).map((s) => s.seq);
+  t.true(kept.length <= 5);
+  t.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => 8 - kept.length + i));
+  t.is(store.stats.evicted, 8 - kept.length);
+  // A crash mid-write leaves a dot-file; a restart never lists it and cleans it up.
+  const segDir = join(dir, 'store', 'home', cam, 'seg');
+  await writeFile(join(segDir, '.0000000001-0000000000000099.scs.123.tmp'), 'half');
+  const again = await OpaqueStore.open(dir, { maxBytes: 5 * 1300 });
+  t.deepEqual(again.list('home', cam).map((s) => s.seq), kept);
+  t.false((await readdir(segDir)).some((f) => f.startsWith('.')));
+  t.deepEqual(await again.readSegment('home', cam, kept[0]!), (await store.readSegment('home', cam, kept[0]!))!);
+});
+
+test('retention by age, duplicates ignored, foreign or junk envelopes refused', async (t) => {
+  const h = household('store-age');
+  const other = household('store-other');
+  const cam = h.camera.idHex;
+  const dir = await tempDir('store-age');
+  await mkdir(dir, { recursive: true });
+  const store = await OpaqueStore.open(dir, { maxAgeMs: 10_000 });
+  const [a, b] = seal(h, 2);
+  await store.putSegment('home', cam, a!, 1_000);
+  t.is(await store.putSegment('home', cam, a!, 1_000), null);
+  t.is(store.stats.duplicates, 1);
+  await store.putSegment('home', cam, b!, 20_000); // a is now 19 s old
+  t.deepEqual(store.list('home', cam).map((s) => s.seq), [1]);
+  await t.throwsAsync(store.putSegment('home', cam, bytesOf('junk')), { message: /E_STORE/ });
+  await t.throwsAsync(store.putSegment('home', cam, seal(other, 1)[0]!), { message: /E_STORE: envelope names camera/ });
+  t.is(store.stats.rejected, 2);
+});
