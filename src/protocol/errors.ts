@@ -52,6 +52,12 @@ export const ERROR_CODES = [
   'E_BOARD_PROFILE',
   'E_CONFIG',
   'E_NOT_PAIRED',
+  // §3 pairing
+  'E_QR_FORMAT',
+  'E_QR_CHECKSUM',
+  'E_PAIRING_MAC',
+  'E_PAIRING_REUSED',
+  'E_PAIRING_EXPIRED',
   // §9.11 firmware images and updates
   'E_FIRMWARE_FORMAT',
   'E_FIRMWARE_UNSIGNED',

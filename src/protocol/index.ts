@@ -12,3 +12,4 @@ export * from './open.js';
 export * from './transport-chunk.js';
 export * from './topics.js';
 export * from './describe.js';
+export * from './pairing.js';
