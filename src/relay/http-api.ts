@@ -3,7 +3,8 @@
  * HTTP Basic (their MQTT login) and see only their own account. Everything served is ciphertext
  * or public header fields.
  *
- *   POST /v1/provision                                   {token, cameraId} → camera login (token is single-use)
+ *   GET  /v1/info                                        → {mqttUrl, wsUrl} where devices and viewers connect
+ *   POST /v1/provision                                   {token, cameraId} → camera login + mqttUrl (token is single-use)
  *   POST /v1/accounts/:a/provisioning-tokens             → {token, expiresAt}               (viewer)
  *   GET  /v1/accounts/:a/cameras                         → [{camera, segments, bytes, firstSeq, lastSeq}]
  *   GET  /v1/accounts/:a/cameras/:c/segments?since&until → [{seq, epoch, captureTime, bytes, final, kind}]
@@ -36,7 +37,12 @@ class HttpError extends Error {
   }
 }
 
-export async function startHttpApi(o: { accounts: AccountStore; store: OpaqueStore; host?: string; port?: number }): Promise<HttpApi> {
+export interface RelayInfo {
+  mqttUrl: string;
+  wsUrl: string | null;
+}
+
+export async function startHttpApi(o: { accounts: AccountStore; store: OpaqueStore; info: () => RelayInfo; host?: string; port?: number }): Promise<HttpApi> {
   const authCache = new Map<string, { principal: Principal; until: number }>();
 
   const authenticate = async (req: IncomingMessage): Promise<Principal> => {
@@ -70,11 +76,12 @@ export async function startHttpApi(o: { accounts: AccountStore; store: OpaqueSto
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-store' }).end(body);
     };
     if (parts[0] !== 'v1') throw new HttpError(404, 'not found');
+    if (req.method === 'GET' && parts.length === 2 && parts[1] === 'info') return json(200, o.info());
     if (req.method === 'POST' && parts.length === 2 && parts[1] === 'provision') {
       const body = await readJson(req);
       if (typeof body.token !== 'string' || typeof body.cameraId !== 'string') throw new HttpError(400, 'expected {"token": string, "cameraId": string}');
       try {
-        return json(200, await o.accounts.redeemProvisioningToken(body.token, body.cameraId));
+        return json(200, { ...(await o.accounts.redeemProvisioningToken(body.token, body.cameraId)), mqttUrl: o.info().mqttUrl });
       } catch (e) {
         if (SealcamError.is(e, 'E_AUTH')) throw new HttpError(403, e.message);
         if (SealcamError.is(e, 'E_BAD_ARGUMENT')) throw new HttpError(400, e.message);

@@ -64,7 +64,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     broker = await startBroker({ accounts, ingest, host, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.wsPort !== undefined ? { wsPort: o.wsPort } : {}), ...(o.fault ? { fault: o.fault } : {}), log });
     mqttUrl = `mqtt://${host}:${broker.port}`;
   }
-  const http = await startHttpApi({ accounts, store, host, ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
+  const wsUrl = broker ? `ws://${host}:${broker.wsPort}` : null;
+  const http = await startHttpApi({ accounts, store, host, info: () => ({ mqttUrl, wsUrl }), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
   return {
     accounts,
     store,
@@ -73,7 +74,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     worker,
     http,
     mqttUrl,
-    wsUrl: broker ? `ws://${host}:${broker.wsPort}` : null,
+    wsUrl,
     httpUrl: `http://${host}:${http.port}`,
     close: async () => {
       await worker?.close();

@@ -1,0 +1,113 @@
+/**
+ * The camera's side of pairing (PROTOCOL.md §3.4): read the owner's code through the lens (jsQR
+ * on downscaled luma, several scans a second) or take it from --qr-image / --code; refuse an
+ * expired or already-used code; trade the provisioning token for the camera's own relay login;
+ * answer on the pairing topic; wait for the owner's signed roster; pin the owner.
+ */
+import { readFile } from 'node:fs/promises';
+import mqtt from 'mqtt';
+import {
+  PairingLedger,
+  SealcamError,
+  assertOfferFresh,
+  confirmationCode,
+  decodeQrPayload,
+  openRosterDelivery,
+  pairingId,
+  pairingTopic,
+  sealCameraAnswer,
+  systemRandom,
+  type PairingOffer,
+} from '../protocol/index.js';
+import { QrScanner } from '../media/qr.js';
+import { writeFileAtomic } from '../media/atomic-file.js';
+import type { CaptureSource } from '../media/source.js';
+import type { DeviceHome } from './home.js';
+
+export interface ScanStats {
+  framesSeen: number;
+  framesScanned: number;
+}
+
+/** Scan frames from `source` until a sealcam code is seen, at most `scansPerSecond`. */
+export async function scanForCode(source: CaptureSource, o: { scansPerSecond?: number; timeoutMs?: number; stats?: ScanStats } = {}): Promise<string> {
+  if (source.info.output !== 'raw') throw new SealcamError('E_CONFIG', 'this camera delivers H.264 only: pair it with --qr-image or --code');
+  const scanner = new QrScanner(source.info.width, source.info.height);
+  const every = Math.max(1, Math.round(source.info.fps / (o.scansPerSecond ?? 5)));
+  const deadline = Date.now() + (o.timeoutMs ?? 5 * 60_000);
+  const stats = o.stats ?? { framesSeen: 0, framesScanned: 0 };
+  try {
+    for await (const unit of source.units()) {
+      if (Date.now() > deadline) break;
+      if (unit.type !== 'raw' || stats.framesSeen++ % every !== 0) continue;
+      stats.framesScanned++;
+      const found = scanner.scan(unit.data);
+      if (found?.text.startsWith('SC1:')) return found.text;
+    }
+  } finally {
+    await source.close();
+  }
+  throw new SealcamError('E_PAIRING_EXPIRED', `no pairing code seen in ${stats.framesScanned} scans`);
+}
+
+/** A code from a PNG photo or screenshot of it. */
+export async function codeFromImage(path: string): Promise<string> {
+  const { PNG } = await import('pngjs');
+  const png = PNG.sync.read(await readFile(path));
+  const luma = new Uint8Array(png.width * png.height);
+  for (let i = 0; i < luma.length; i++) luma[i] = (png.data[4 * i]! * 299 + png.data[4 * i + 1]! * 587 + png.data[4 * i + 2]! * 114) / 1000;
+  const found = new QrScanner(png.width, png.height, { downscaleTo: Math.max(21, png.width) }).scan(luma);
+  if (!found) throw new SealcamError('E_QR_FORMAT', `no QR code found in ${path}`);
+  return found.text;
+}
+
+export interface DevicePairResult {
+  offer: PairingOffer;
+  code: string;
+  account: string;
+}
+
+async function readLedger(home: DeviceHome): Promise<PairingLedger> {
+  const text = await readFile(`${home.dir}/pairings.json`, 'utf8').catch(() => null);
+  return new PairingLedger(text ? (JSON.parse(text) as { used: string[] }).used : []);
+}
+
+export async function pairAsCamera(home: DeviceHome, codeText: string, o: { timeoutMs?: number; now?: () => number } = {}): Promise<DevicePairResult> {
+  const now = o.now ?? Date.now;
+  const offer = decodeQrPayload(codeText);
+  assertOfferFresh(offer, now());
+  const ledger = await readLedger(home);
+  ledger.check(offer);
+  const res = await fetch(`${offer.relayUrl}/v1/provision`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: Buffer.from(offer.provisionToken).toString('base64url'), cameraId: home.identity.idHex }),
+  });
+  if (!res.ok) throw new SealcamError('E_AUTH', `relay refused the provisioning token: HTTP ${res.status} ${await res.text()}`);
+  const login = (await res.json()) as { account: string; username: string; password: string; mqttUrl: string };
+  await home.setRelay({ url: login.mqttUrl, account: login.account, username: login.username, password: login.password });
+  const topic = pairingTopic(pairingId(offer.secret));
+  const client = mqtt.connect(login.mqttUrl, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 0 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => client.subscribe(topic, { qos: 1 }, (e) => (e ? reject(e) : resolve())));
+      client.once('error', (e) => reject(new SealcamError('E_AUTH', `relay MQTT: ${e.message}`)));
+    });
+    const delivered = new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new SealcamError('E_PAIRING_EXPIRED', "no roster from the owner before the timeout")), o.timeoutMs ?? 60_000);
+      client.on('message', (t, payload) => {
+        if (t !== topic || payload[5] !== 2) return; // our own answer echoes back; rosters are kind 2
+        clearTimeout(timer);
+        resolve(new Uint8Array(payload));
+      });
+    });
+    await client.publishAsync(topic, Buffer.from(sealCameraAnswer(offer, home.identity, systemRandom)), { qos: 1 });
+    const rosterBytes = openRosterDelivery(await delivered, offer);
+    await home.pinOwner(offer.owner, rosterBytes);
+    ledger.record(offer);
+    await writeFileAtomic(`${home.dir}/pairings.json`, `${JSON.stringify({ v: 1, used: [...ledger.ids] })}\n`, 0o600);
+    return { offer, code: confirmationCode(offer, home.identity.public), account: login.account };
+  } finally {
+    await client.endAsync();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The owner's home directory: the viewer identity, the relay login, the cameras it has paired,
+ * and the pairing codes it has used. Secrets are created on `owner init` (no defaults), stored
+ * with mode 0600 in a 0700 directory, written atomically.
+ *
+ *   owner.key      {"v":1,"secret":"<hex>"}                                   0600
+ *   relay.json     {"v":1,"httpUrl","account","username","password"}          0600
+ *   cameras.json   {"v":1,"cameras":{"<name>":{"signPublicKey","boxPublicKey","rosterVersion"}}}
+ *   pairings.json  {"v":1,"used":["<pairingId>", …]}
+ */
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Identity, PairingLedger, SealcamError, fromHex, publicIdentity, systemRandom, toHex, type PublicIdentity } from '../protocol/index.js';
+import { writeFileAtomic } from '../media/atomic-file.js';
+import type { RelayLogin } from './history.js';
+
+export interface PinnedCamera {
+  name: string;
+  camera: PublicIdentity;
+  rosterVersion: number;
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new SealcamError('E_CONFIG', `${path} is damaged (not JSON)`);
+  }
+}
+
+export class OwnerHome {
+  private constructor(
+    readonly dir: string,
+    readonly identity: Identity,
+  ) {}
+
+  /** Create a new owner identity; refuses to overwrite one. */
+  static async init(dir: string): Promise<OwnerHome> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    const keyPath = join(dir, 'owner.key');
+    if (await stat(keyPath).catch(() => null)) throw new SealcamError('E_CONFIG', `${keyPath} exists: this home already has an owner identity`);
+    const identity = Identity.generate(systemRandom);
+    await writeFileAtomic(keyPath, `${JSON.stringify({ v: 1, secret: toHex(identity.exportSecret()) })}\n`, 0o600);
+    return new OwnerHome(dir, identity);
+  }
+
+  static async open(dir: string): Promise<OwnerHome> {
+    const keyPath = join(dir, 'owner.key');
+    const key = await readJson<{ secret: string }>(keyPath);
+    if (!key) throw new SealcamError('E_CONFIG', `no owner identity in ${dir}: run sealcam owner init --home ${dir}`);
+    const mode = (await stat(keyPath)).mode & 0o777;
+    if (mode & 0o077) throw new SealcamError('E_CONFIG', `${keyPath} is readable by others (mode ${mode.toString(8)}); fix with chmod 600`);
+    return new OwnerHome(dir, Identity.fromSecret(fromHex(key.secret, 64, 'owner.key secret')));
+  }
+
+  async setRelay(login: RelayLogin): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'relay.json'), `${JSON.stringify({ v: 1, ...login })}\n`, 0o600);
+  }
+
+  async relay(): Promise<RelayLogin> {
+    const r = await readJson<RelayLogin>(join(this.dir, 'relay.json'));
+    if (!r) throw new SealcamError('E_CONFIG', `no relay login in ${this.dir}: run sealcam owner login`);
+    return { httpUrl: r.httpUrl, account: r.account, username: r.username, password: r.password };
+  }
+
+  async cameras(): Promise<PinnedCamera[]> {
+    const c = await readJson<{ cameras: Record<string, { signPublicKey: string; boxPublicKey: string; rosterVersion: number }> }>(join(this.dir, 'cameras.json'));
+    return Object.entries(c?.cameras ?? {}).map(([name, v]) => ({ name, camera: publicIdentity(fromHex(v.signPublicKey, 32), fromHex(v.boxPublicKey, 32)), rosterVersion: v.rosterVersion }));
+  }
+
+  async camera(name: string): Promise<PinnedCamera> {
+    const found = (await this.cameras()).find((c) => c.name === name);
+    if (!found) throw new SealcamError('E_CONFIG', `no paired camera named ${JSON.stringify(name)}`);
+    return found;
+  }
+
+  async pinCamera(p: PinnedCamera): Promise<void> {
+    const all = Object.fromEntries((await this.cameras()).filter((c) => c.name !== p.name).map((c) => [c.name, c]));
+    all[p.name] = p;
+    const out = Object.fromEntries(Object.entries(all).map(([name, c]) => [name, { signPublicKey: toHex(c.camera.signPublicKey), boxPublicKey: toHex(c.camera.boxPublicKey), rosterVersion: c.rosterVersion }]));
+    await writeFileAtomic(join(this.dir, 'cameras.json'), `${JSON.stringify({ v: 1, cameras: out }, null, 1)}\n`, 0o600);
+  }
+
+  async ledger(): Promise<PairingLedger> {
+    return new PairingLedger((await readJson<{ used: string[] }>(join(this.dir, 'pairings.json')))?.used ?? []);
+  }
+
+  async saveLedger(ledger: PairingLedger): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'pairings.json'), `${JSON.stringify({ v: 1, used: [...ledger.ids] })}\n`, 0o600);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Pairing end to end through the embedded relay: the owner's code is rendered into the synthetic
+ * camera's 1080p frames at about 25 % of the frame height with noise; the camera finds it, the
+ * handshake completes, both sides hold each other's pinned keys, and the camera then streams
+ * segments only its owner opens. A relay that swaps the camera's answer makes pairing abort.
+ */
+import test from 'ava';
+import { join } from 'node:path';
+import { Identity, Viewer, sealCameraAnswer, systemRandom, decodeQrPayload, pairingId, pairingTopic } from '../../src/protocol/index.js';
+import { DeviceHome } from '../../src/device/home.js';
+import { pairAsCamera, scanForCode, type ScanStats } from '../../src/device/pair.js';
+import { runAgent } from '../../src/device/agent.js';
+import { Spool } from '../../src/device/spool.js';
+import { MqttUploader } from '../../src/device/uploader.js';
+import { loadBoard } from '../../src/device/board.js';
+import { OwnerHome } from '../../src/owner/home.js';
+import { pairAsOwner } from '../../src/owner/pair.js';
+import { fetchHistory } from '../../src/owner/history.js';
+import { SyntheticSource } from '../../src/media/synthetic.js';
+import { qrLuma } from '../../src/media/qr.js';
+import { embeddedRelay, tempDir } from '../helpers/relay.js';
+
+async function setup(label: string) {
+  const dir = await tempDir(label);
+  const relay = await embeddedRelay(join(dir, 'relay'));
+  const login = await relay.accounts.addAccount('home');
+  const owner = await OwnerHome.init(join(dir, 'owner'));
+  await owner.setRelay({ httpUrl: relay.httpUrl, account: 'home', username: login.username, password: login.password });
+  const camera = await DeviceHome.open(join(dir, 'camera'));
+  return { dir, relay, owner, camera };
+}
+
+/** Show `text` to the sim camera's lens: ~25 % of 1080 rows, off-centre, with noise. */
+function cameraSeeing(text: string): SyntheticSource {
+  const source = new SyntheticSource({ realtime: true, fps: 30 });
+  const img = qrLuma(text);
+  const scale = Math.max(1, Math.round(270 / img.height));
+  source.scene.setOverlay({ luma: img.luma, width: img.width, height: img.height, x: 1100, y: 400, scale, noise: 12 });
+  return source;
+}
+
+test('the code in the camera\'s frames pairs both sides through the relay; then only the owner opens its video', async (t) => {
+  const { relay, owner, camera } = await setup('pair-e2e');
+  try {
+    let shown!: (text: string) => void;
+    const codeShown = new Promise<string>((r) => (shown = r));
+    const ownerSide = pairAsOwner({ home: owner, name: 'nursery', showCode: (text) => shown(text), timeoutMs: 60_000 });
+    const stats: ScanStats = { framesSeen: 0, framesScanned: 0 };
+    const text = await codeShown;
+    const scanned = await scanForCode(cameraSeeing(text), { timeoutMs: 30_000, stats });
+    t.is(scanned, text);
+    const cameraSide = await pairAsCamera(camera, scanned);
+    const ownerResult = await ownerSide;
+    t.is(cameraSide.code, ownerResult.code, 'both sides show the same confirmation code');
+    t.deepEqual(ownerResult.camera.id, camera.identity.id);
+    t.deepEqual((await owner.camera('nursery')).camera.signPublicKey, camera.identity.signPublicKey);
+    t.deepEqual((await camera.pairing()).owner.signPublicKey, owner.identity.signPublicKey);
+    t.log(`found the code after ${stats.framesScanned} scans of ${stats.framesSeen} frames`);
+
+    // The same code cannot pair again (camera side), even after a restart of the camera's process.
+    t.is(await pairAsCamera(await DeviceHome.open(camera.dir), scanned).then(() => undefined, (e) => e.code), 'E_PAIRING_REUSED');
+
+    // The paired camera streams; the owner opens it from history.
+    const board = await loadBoard('sim');
+    const up = new MqttUploader({ ...(await camera.relay())!, cameraId: camera.identity.idHex, spool: await Spool.open(join(camera.dir, 'spool'), 64 << 20) });
+    await up.start();
+    await runAgent({ board, home: camera, sink: up, seconds: 1, video: { width: 640, height: 360, bitrate: 800_000 } });
+    await up.flush(20_000);
+    await up.close();
+    const viewer = new Viewer(owner.identity);
+    viewer.pin((await owner.camera('nursery')).camera);
+    const history = await fetchHistory(await owner.relay(), viewer, camera.identity.idHex);
+    t.is(history.rejected.length, 0);
+    t.is(history.opened.length, 2);
+    t.false(history.truncated);
+  } finally {
+    await relay.close();
+  }
+});
+
+test('a relay that swaps the camera\'s answer for its own keys makes pairing abort', async (t) => {
+  const { relay, owner } = await setup('pair-swap');
+  try {
+    let shown!: (text: string) => void;
+    const codeShown = new Promise<string>((r) => (shown = r));
+    const ownerSide = pairAsOwner({ home: owner, name: 'door', showCode: (text) => shown(text), timeoutMs: 30_000 });
+    const text = await codeShown;
+    const offer = decodeQrPayload(text);
+    // The relay knows the topic (it routes it) but not the secret: its answer carries its own keys,
+    // sealed under a key it had to guess.
+    const relayKeys = Identity.generate(systemRandom);
+    const forged = sealCameraAnswer({ ...offer, secret: systemRandom(16) }, relayKeys, systemRandom);
+    relay.broker!.aedes.publish({ cmd: 'publish', topic: pairingTopic(pairingId(offer.secret)), payload: Buffer.from(forged), qos: 1, retain: false, dup: false }, () => undefined);
+    t.is(await ownerSide.then(() => undefined, (e) => e.code), 'E_PAIRING_MAC');
+    t.deepEqual(await owner.cameras(), []);
+  } finally {
+    await relay.close();
+  }
+});
+
+test('a camera refuses an expired code and a code that is not a sealcam code', async (t) => {
+  const { relay, camera } = await setup('pair-expired');
+  try {
+    const owner = Identity.generate(systemRandom);
+    const { encodeQrPayload, createPairingOffer } = await import('../../src/protocol/index.js');
+    const expired = encodeQrPayload(createPairingOffer({ owner, relayUrl: relay.httpUrl, account: 'home', provisionToken: systemRandom(16), expiresAt: Date.now() - 1 }, systemRandom));
+    t.is(await pairAsCamera(camera, expired).then(() => undefined, (e) => e.code), 'E_PAIRING_EXPIRED');
+    t.is(await pairAsCamera(camera, 'WIFI:S:home;P:secret;;').then(() => undefined, (e) => e.code), 'E_QR_FORMAT');
+    // A code with an unknown token: the relay refuses to provision.
+    const unknownToken = encodeQrPayload(createPairingOffer({ owner, relayUrl: relay.httpUrl, account: 'home', provisionToken: systemRandom(16), expiresAt: Date.now() + 60_000 }, systemRandom));
+    t.is(await pairAsCamera(camera, unknownToken).then(() => undefined, (e) => e.code), 'E_AUTH');
+  } finally {
+    await relay.close();
+  }
+});
