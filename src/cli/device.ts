@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadBoard } from '../device/board.js';
 import { DeviceHome } from '../device/home.js';
-import { runAgent } from '../device/agent.js';
+import { openCaptureSource, runAgent } from '../device/agent.js';
+import { codeFromImage, pairAsCamera, scanForCode } from '../device/pair.js';
 import { DirectorySink, type EnvelopeSink } from '../device/sink.js';
 import { Spool } from '../device/spool.js';
 import { MqttUploader } from '../device/uploader.js';
@@ -38,6 +39,26 @@ interface RunOptions {
 
 export function registerDevice(program: Command): void {
   const device = program.command('device').description('the camera-side agent');
+  device
+    .command('pair')
+    .description("pair this camera with its owner: read the owner's code through the board's camera (or --qr-image / --code), answer over the relay, pin the owner")
+    .requiredOption('--board <name>', 'board profile (its capture source is scanned for the code)')
+    .option('--home <dir>', 'camera home (created on first run, mode 0700)', 'sealcam-device')
+    .option('--qr-image <file>', 'read the code from a PNG instead of the camera')
+    .option('--code <text>', 'take the code as text (SC1:…) instead of the camera')
+    .option('--timeout <seconds>', 'how long to look for a code and wait for the owner', positiveNumber, 300)
+    .action(async (opts: { board: string; home: string; qrImage?: string; code?: string; timeout: number }) => {
+      const board = await loadBoard(opts.board);
+      const home = await DeviceHome.open(resolve(opts.home));
+      let text = opts.code;
+      if (!text && opts.qrImage) text = await codeFromImage(opts.qrImage);
+      if (!text) {
+        process.stderr.write(`looking for a pairing code through the ${board.name} camera…\n`);
+        text = await scanForCode(await openCaptureSource(board, board.video, Number.POSITIVE_INFINITY, { realtime: true }), { timeoutMs: opts.timeout * 1000 });
+      }
+      const r = await pairAsCamera(home, text, { timeoutMs: opts.timeout * 1000 });
+      process.stdout.write(`camera ${home.identity.idHex} paired with owner ${Buffer.from(r.offer.owner.id).toString('hex')} (account ${r.account})\nconfirmation code ${r.code}\n`);
+    });
   device
     .command('run')
     .description(

@@ -10,6 +10,7 @@ import { registerDevice } from './device.js';
 import { registerBoards } from './boards.js';
 import { registerFirmware } from './firmware.js';
 import { registerRelay } from './relay.js';
+import { registerOwner } from './owner.js';
 
 export function buildProgram(): Command {
   const program = new Command('sealcam')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerBoards(program);
   registerFirmware(program);
   registerRelay(program);
+  registerOwner(program);
   return program;
 }
 

@@ -1,0 +1,71 @@
+/** `sealcam owner …`: the owner's side — identity, relay login, pairing cameras. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { OwnerHome } from '../owner/home.js';
+import { pairAsOwner } from '../owner/pair.js';
+import { qrTerminal, writeQrPng } from '../media/qr.js';
+import { SealcamError } from '../protocol/errors.js';
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+export function registerOwner(program: Command): void {
+  const owner = program.command('owner').description("the owner's side: viewer identity, relay login, pairing cameras");
+  owner
+    .command('init')
+    .description('create the owner viewer identity (Ed25519 + X25519) in --home, mode 0600; refuses to overwrite one')
+    .requiredOption('--home <dir>', 'owner home directory')
+    .action(async (opts: { home: string }) => {
+      const home = await OwnerHome.init(resolve(opts.home));
+      process.stdout.write(`owner ${home.identity.idHex} created in ${home.dir}\n`);
+    });
+  owner
+    .command('login')
+    .description("store the owner's relay login (from `sealcam relay account add`); the password is read from a file or stdin, never the command line")
+    .requiredOption('--home <dir>', 'owner home directory')
+    .requiredOption('--relay <url>', "the relay's HTTP API, e.g. http://127.0.0.1:8080")
+    .requiredOption('--account <name>', 'account name')
+    .requiredOption('--username <name>', 'viewer login')
+    .requiredOption('--password-file <file>', "file holding the password ('-' for stdin)")
+    .action(async (opts: { home: string; relay: string; account: string; username: string; passwordFile: string }) => {
+      const home = await OwnerHome.open(resolve(opts.home));
+      const password = (opts.passwordFile === '-' ? await readStdin() : await readFile(opts.passwordFile, 'utf8')).trim();
+      if (!password) throw new SealcamError('E_CONFIG', 'empty password');
+      await home.setRelay({ httpUrl: opts.relay.replace(/\/$/, ''), account: opts.account, username: opts.username, password });
+      process.stdout.write(`relay login stored in ${home.dir}/relay.json (mode 0600)\n`);
+    });
+  owner
+    .command('pair')
+    .description("show a pairing code for a camera's lens, wait for its answer over the relay, verify it, pin the camera and print the confirmation code")
+    .requiredOption('--home <dir>', 'owner home directory')
+    .requiredOption('--name <name>', 'a name for the camera')
+    .option('--qr-png <file>', 'also write the code as a PNG (to show on a phone or print)')
+    .option('--timeout <seconds>', 'how long to wait for the camera', seconds, 300)
+    .action(async (opts: { home: string; name: string; qrPng?: string; timeout: number }) => {
+      const home = await OwnerHome.open(resolve(opts.home));
+      const result = await pairAsOwner({
+        home,
+        name: opts.name,
+        timeoutMs: opts.timeout * 1000,
+        showCode: async (text) => {
+          process.stdout.write(`${await qrTerminal(text)}\nshow this code to the camera's lens (or: sealcam device pair --code ${text})\n`);
+          if (opts.qrPng) {
+            await writeQrPng(text, opts.qrPng);
+            process.stdout.write(`code written to ${opts.qrPng}\n`);
+          }
+          process.stdout.write('waiting for the camera…\n');
+        },
+      });
+      process.stdout.write(`paired camera ${Buffer.from(result.camera.id).toString('hex')} as "${result.name}"\nconfirmation code ${result.code} — the camera shows the same code\n`);
+    });
+}
+
+async function readStdin(): Promise<string> {
+  let s = '';
+  for await (const chunk of process.stdin) s += chunk;
+  return s;
+}

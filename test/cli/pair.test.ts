@@ -1,0 +1,47 @@
+/** Pairing with the commands a person runs: owner init / login / pair, device pair --qr-image. */
+import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { embeddedRelay, tempDir } from '../helpers/relay.js';
+import { until } from '../relay/uploader-contract.js';
+import { requireTool, toolWorks } from '../helpers/tools.js';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/sealcam.js', import.meta.url).pathname;
+const sealcam = (...args: string[]) => run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+test('owner pair shows a code (terminal and PNG), device pair reads the PNG, both print the same confirmation code', async (t) => {
+  const dir = await tempDir('cli-pair');
+  const relay = await embeddedRelay(join(dir, 'relay'));
+  try {
+    const login = await relay.accounts.addAccount('home');
+    const ownerHome = join(dir, 'owner');
+    await sealcam('owner', 'init', '--home', ownerHome);
+    t.is((await stat(join(ownerHome, 'owner.key'))).mode & 0o777, 0o600);
+    await t.throwsAsync(sealcam('owner', 'init', '--home', ownerHome), { message: /E_CONFIG/ });
+    await writeFile(join(dir, 'pw'), `${login.password}\n`, { mode: 0o600 });
+    await sealcam('owner', 'login', '--home', ownerHome, '--relay', relay.httpUrl, '--account', 'home', '--username', login.username, '--password-file', join(dir, 'pw'));
+
+    const png = join(dir, 'code.png');
+    const ownerPair = spawn(process.execPath, [BIN, 'owner', 'pair', '--home', ownerHome, '--name', 'porch', '--qr-png', png, '--timeout', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let ownerOut = '';
+    ownerPair.stdout.on('data', (d: Buffer) => (ownerOut += d.toString()));
+    const ownerExit = new Promise<number | null>((r) => ownerPair.once('exit', r));
+    await until(() => ownerOut.includes('waiting for the camera'), 30_000, 'the owner to show the code');
+    t.regex(ownerOut, /█|▀|▄/, 'a QR code drawn on the terminal');
+    if (requireTool(t, 'zbarimg (Debian zbar-tools)', toolWorks('zbarimg', ['--version']))) {
+      const { stdout } = await run('zbarimg', ['--raw', '-q', png], { encoding: 'utf8' });
+      t.regex(stdout.trim(), /^SC1:[A-Z2-7]+$/, 'an independent reader decodes the PNG');
+    }
+    const device = await sealcam('device', 'pair', '--board', 'sim', '--home', join(dir, 'camera'), '--qr-image', png, '--timeout', '60');
+    t.is(await ownerExit, 0);
+    const cameraCode = /confirmation code (\d{6})/.exec(device.stdout)![1];
+    const ownerCode = /confirmation code (\d{6})/.exec(ownerOut)![1];
+    t.is(cameraCode, ownerCode);
+    t.regex(ownerOut, /paired camera [0-9a-f]{32} as "porch"/);
+  } finally {
+    await relay.close();
+  }
+});
