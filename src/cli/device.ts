@@ -60,6 +60,17 @@ export function registerDevice(program: Command): void {
       process.stdout.write(`camera ${home.identity.idHex} paired with owner ${Buffer.from(r.offer.owner.id).toString('hex')} (account ${r.account})\nconfirmation code ${r.code}\n`);
     });
   device
+    .command('reset')
+    .description("factory reset: erase the camera's keys, owner, roster and relay login; it must be paired again (old codes stay refused)")
+    .option('--home <dir>', 'camera home', 'sealcam-device')
+    .requiredOption('--yes', 'confirm: this cannot be undone')
+    .action(async (opts: { home: string }) => {
+      const home = await DeviceHome.open(resolve(opts.home));
+      const old = home.identity.idHex;
+      await home.erase();
+      process.stdout.write(`camera ${old} erased; a new identity is made at the next start, and it must be paired again\n`);
+    });
+  device
     .command('run')
     .description(
       'capture, encode (H.264), cut fMP4 segments and seal each one for the paired owner, writing sealed envelopes to --out. ' +

@@ -4,7 +4,9 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
-import { qrTerminal, writeQrPng } from '../media/qr.js';
+import { QrScanner, qrTerminal, writeQrPng } from '../media/qr.js';
+import { addViewer, revokeViewer } from '../owner/household.js';
+import { decodeViewerCode, encodeViewerCode } from '../protocol/index.js';
 import { SealcamError } from '../protocol/errors.js';
 
 function seconds(value: string): number {
@@ -61,6 +63,59 @@ export function registerOwner(program: Command): void {
         },
       });
       process.stdout.write(`paired camera ${Buffer.from(result.camera.id).toString('hex')} as "${result.name}"\nconfirmation code ${result.code} — the camera shows the same code\n`);
+    });
+  registerHousehold(owner);
+}
+
+async function viewerFrom(opts: { code?: string; qrImage?: string }) {
+  if (opts.code) return decodeViewerCode(opts.code);
+  if (opts.qrImage) {
+    const { PNG } = await import('pngjs');
+    const png = PNG.sync.read(await readFile(opts.qrImage));
+    const luma = new Uint8Array(png.width * png.height);
+    for (let i = 0; i < luma.length; i++) luma[i] = (png.data[4 * i]! * 299 + png.data[4 * i + 1]! * 587 + png.data[4 * i + 2]! * 114) / 1000;
+    const found = new QrScanner(png.width, png.height, { downscaleTo: Math.max(21, png.width) }).scan(luma);
+    if (!found) throw new SealcamError('E_QR_FORMAT', `no QR code found in ${opts.qrImage}`);
+    return decodeViewerCode(found.text);
+  }
+  throw new SealcamError('E_CONFIG', "give the viewer's code with --code TEXT or --qr-image FILE");
+}
+
+export function registerHousehold(owner: Command): void {
+  owner
+    .command('code')
+    .description("show this viewer's enrollment code (SCV1:…), for the owner of a camera to add it")
+    .requiredOption('--home <dir>', 'this viewer\'s home (made by owner init)')
+    .option('--qr-png <file>', 'also write it as a PNG')
+    .action(async (opts: { home: string; qrPng?: string }) => {
+      const home = await OwnerHome.open(resolve(opts.home));
+      const text = encodeViewerCode(home.identity.public);
+      process.stdout.write(`${await qrTerminal(text)}\n${text}\n`);
+      if (opts.qrPng) await writeQrPng(text, opts.qrPng);
+    });
+  owner
+    .command('add-viewer')
+    .description("add a household viewer to a camera's roster (new owner-signed roster; the camera starts a new epoch)")
+    .requiredOption('--home <dir>', 'owner home')
+    .requiredOption('--camera <name>', 'the camera, by the name given at pairing')
+    .option('--code <text>', "the viewer's SCV1:… code")
+    .option('--qr-image <file>', "a PNG of the viewer's code")
+    .action(async (opts: { home: string; camera: string; code?: string; qrImage?: string }) => {
+      const home = await OwnerHome.open(resolve(opts.home));
+      const viewer = await viewerFrom(opts);
+      const cam = await addViewer(home, opts.camera, viewer);
+      process.stdout.write(`viewer ${Buffer.from(viewer.id).toString('hex')} added to ${opts.camera} (roster version ${cam.rosterVersion})\n`);
+    });
+  owner
+    .command('revoke')
+    .description('remove a viewer from a camera: from the next epoch on it cannot open anything')
+    .requiredOption('--home <dir>', 'owner home')
+    .requiredOption('--camera <name>', 'the camera, by the name given at pairing')
+    .requiredOption('--viewer <id>', "the viewer's id (32 hex digits)")
+    .action(async (opts: { home: string; camera: string; viewer: string }) => {
+      const home = await OwnerHome.open(resolve(opts.home));
+      const cam = await revokeViewer(home, opts.camera, opts.viewer);
+      process.stdout.write(`viewer ${opts.viewer} revoked from ${opts.camera} (roster version ${cam.rosterVersion})\n`);
     });
 }
 

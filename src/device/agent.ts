@@ -5,7 +5,7 @@
  *   → epoch keys for the roster (protocol/epoch.ts) → sealer (protocol/seal.ts)
  *   → pipeline: encode, segment, seal (pipeline.ts) → sink (sink.ts; the MQTT uploader later).
  */
-import { CameraEpochs, SegmentSealer, systemRandom, type RandomSource } from '../protocol/index.js';
+import { CameraEpochs, SealcamError, SegmentSealer, systemRandom, type RandomSource } from '../protocol/index.js';
 import { ProcessSource } from '../media/process-source.js';
 import { SyntheticSource, type Clock, type Overlay } from '../media/synthetic.js';
 import { Y4mSource } from '../media/y4m.js';
@@ -31,6 +31,8 @@ export interface AgentOptions {
   clock?: Clock;
   random?: RandomSource;
   onProgress?: (p: PipelineProgress) => void;
+  onRosterChange?: (rosterVersion: number, epoch: number) => void;
+  onRosterRefused?: (e: SealcamError) => void;
 }
 
 export interface AgentResult extends PipelineResult {
@@ -60,6 +62,22 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
   await o.home.recordEpoch(o.home.lastEpoch + 1);
   const announcement = epochs.rotate(pairing.roster, Date.now());
   await o.sink.announce(announcement, epochs.epoch.epoch);
+  // A newer owner-signed roster (a viewer added or revoked) starts a new epoch at once (PROTOCOL.md §5).
+  let rosterChain = Promise.resolve();
+  o.sink.onRoster?.((bytes) => {
+    rosterChain = rosterChain.then(async () => {
+      try {
+        const roster = await o.home.updateRoster(bytes);
+        await o.home.recordEpoch(epochs.epoch.epoch + 1);
+        const next = epochs.rotate(roster, Date.now());
+        await o.sink.announce(next, epochs.epoch.epoch);
+        o.onRosterChange?.(roster.rosterVersion, epochs.epoch.epoch);
+      } catch (e) {
+        if (!SealcamError.is(e)) throw e;
+        o.onRosterRefused?.(e); // stale (a replayed retained roster) or not signed by the owner
+      }
+    });
+  });
 
   const first = o.home.nextSeq;
   const sealer = new SegmentSealer(o.home.identity, epochs, random, first);
@@ -80,6 +98,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
     beforeSegment: () => o.home.useSeq(sealer.nextSeq),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
+  await rosterChain;
   // The sink belongs to the caller: an uploader still has a spool to drain.
   return { ...result, cameraId: o.home.identity.idHex, epoch: epochs.epoch.epoch, firstSeq: first, nextSeq: sealer.nextSeq };
 }

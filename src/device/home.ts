@@ -155,7 +155,11 @@ export class DeviceHome {
     return { url: r.url, account: r.account, username: r.username, password: r.password };
   }
 
-  /** Erase keys, pairing and counters (factory reset). */
+  /**
+   * Factory reset: erase the camera's keys, its owner, roster, relay login and counters. The list
+   * of pairing codes already used is kept (it holds no secret), so an old code still fails.
+   * A new identity is made on the next open.
+   */
   async erase(): Promise<void> {
     for (const f of ['camera.key', 'owner.json', 'roster.bin', 'state.json', 'relay.json']) await rm(join(this.dir, f), { force: true });
   }

@@ -26,6 +26,8 @@ export interface EnvelopeSink {
   /** a live chunk; best effort, never blocks the pipeline */
   live(chunk: Uint8Array): void;
   close(): Promise<void>;
+  /** roster updates from the owner, where the sink can receive them (the MQTT uploader) */
+  onRoster?(handler: (roster: Uint8Array) => void): void;
 }
 
 export class DirectorySink implements EnvelopeSink {

@@ -52,7 +52,8 @@ export class MqttUploader implements EnvelopeSink {
   /** rejects when the current connection closes, so nothing waits on a PUBACK that cannot come */
   private lost: Promise<never> = new Promise(() => undefined);
   private markLost: (e: Error) => void = () => undefined;
-  private readonly topics: Record<'seg' | 'live' | 'keys' | 'status', string>;
+  private readonly topics: Record<'seg' | 'live' | 'keys' | 'status' | 'roster', string>;
+  private rosterHandler: ((roster: Uint8Array) => void) | null = null;
 
   constructor(private readonly o: UploaderOptions) {
     this.backoff = new Backoff(o.backoff);
@@ -61,7 +62,14 @@ export class MqttUploader implements EnvelopeSink {
       live: cameraTopic(o.account, o.cameraId, 'live'),
       keys: cameraTopic(o.account, o.cameraId, 'keys'),
       status: cameraTopic(o.account, o.cameraId, 'status'),
+      roster: cameraTopic(o.account, o.cameraId, 'roster'),
     };
+  }
+
+  /** Roster updates the owner publishes (retained) on …/roster reach `handler`, on every connect too. */
+  onRoster(handler: (roster: Uint8Array) => void): void {
+    this.rosterHandler = handler;
+    if (this.connected) this.client?.subscribe(this.topics.roster, { qos: 1 });
   }
 
   get isConnected(): boolean {
@@ -144,7 +152,11 @@ export class MqttUploader implements EnvelopeSink {
       this.markLost = reject;
     });
     this.lost.catch(() => undefined);
+    client.on('message', (topic, payload) => {
+      if (topic === this.topics.roster && payload.length > 0) this.rosterHandler?.(new Uint8Array(payload));
+    });
     client.on('connect', () => {
+      if (this.rosterHandler) client.subscribe(this.topics.roster, { qos: 1 });
       this.connected = true;
       this.stats.connects++;
       this.backoff.reset();

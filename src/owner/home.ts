@@ -18,7 +18,13 @@ export interface PinnedCamera {
   name: string;
   camera: PublicIdentity;
   rosterVersion: number;
+  /** household viewers on the roster besides the owner */
+  viewers?: PublicIdentity[];
 }
+
+type StoredCamera = { signPublicKey: string; boxPublicKey: string; rosterVersion: number; viewers?: { signPublicKey: string; boxPublicKey: string }[] };
+const keysOf = (p: PublicIdentity) => ({ signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey) });
+const identityOf = (k: { signPublicKey: string; boxPublicKey: string }) => publicIdentity(fromHex(k.signPublicKey, 32), fromHex(k.boxPublicKey, 32));
 
 async function readJson<T>(path: string): Promise<T | null> {
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
@@ -67,8 +73,8 @@ export class OwnerHome {
   }
 
   async cameras(): Promise<PinnedCamera[]> {
-    const c = await readJson<{ cameras: Record<string, { signPublicKey: string; boxPublicKey: string; rosterVersion: number }> }>(join(this.dir, 'cameras.json'));
-    return Object.entries(c?.cameras ?? {}).map(([name, v]) => ({ name, camera: publicIdentity(fromHex(v.signPublicKey, 32), fromHex(v.boxPublicKey, 32)), rosterVersion: v.rosterVersion }));
+    const c = await readJson<{ cameras: Record<string, StoredCamera> }>(join(this.dir, 'cameras.json'));
+    return Object.entries(c?.cameras ?? {}).map(([name, v]) => ({ name, camera: identityOf(v), rosterVersion: v.rosterVersion, viewers: (v.viewers ?? []).map(identityOf) }));
   }
 
   async camera(name: string): Promise<PinnedCamera> {
@@ -80,7 +86,7 @@ export class OwnerHome {
   async pinCamera(p: PinnedCamera): Promise<void> {
     const all = Object.fromEntries((await this.cameras()).filter((c) => c.name !== p.name).map((c) => [c.name, c]));
     all[p.name] = p;
-    const out = Object.fromEntries(Object.entries(all).map(([name, c]) => [name, { signPublicKey: toHex(c.camera.signPublicKey), boxPublicKey: toHex(c.camera.boxPublicKey), rosterVersion: c.rosterVersion }]));
+    const out = Object.fromEntries(Object.entries(all).map(([name, c]) => [name, { ...keysOf(c.camera), rosterVersion: c.rosterVersion, viewers: (c.viewers ?? []).map(keysOf) } satisfies StoredCamera]));
     await writeFileAtomic(join(this.dir, 'cameras.json'), `${JSON.stringify({ v: 1, cameras: out }, null, 1)}\n`, 0o600);
   }
 

@@ -302,3 +302,30 @@ export class PairingLedger {
     this.ids.add(pairingId(offer.secret));
   }
 }
+
+// ---- household: a viewer's enrollment code --------------------------------------------------
+
+/**
+ * A household member's viewer shows this code; the owner scans it (or pastes it) and adds the
+ * viewer to a camera's roster. Text "SCV1:" + base32 of:
+ *
+ *   0    1     version           1
+ *   1    32    signPublicKey     the viewer's Ed25519 key
+ *   33   32    boxPublicKey      the viewer's X25519 key
+ *   65   4     crc32             of bytes 0..65
+ */
+export const VIEWER_CODE_PREFIX = 'SCV1:';
+
+export function encodeViewerCode(viewer: PublicIdentity): string {
+  const body = new ByteWriter(65).u8(PAIRING_VERSION).raw(viewer.signPublicKey, KEY_BYTES).raw(viewer.boxPublicKey, KEY_BYTES).done();
+  return VIEWER_CODE_PREFIX + base32Encode(concatBytes(body, new ByteWriter(4).u32(crc32(body)).done()));
+}
+
+export function decodeViewerCode(text: string): PublicIdentity {
+  if (!text.startsWith(VIEWER_CODE_PREFIX)) throw new SealcamError('E_QR_FORMAT', 'not a sealcam viewer code (expected the prefix "SCV1:")');
+  const bytes = base32Decode(text.slice(VIEWER_CODE_PREFIX.length));
+  if (bytes.length !== 69) throw new SealcamError('E_QR_FORMAT', `viewer code: ${bytes.length} bytes, expected 69`);
+  if (crc32(bytes.subarray(0, 65)) !== new DataView(bytes.buffer, bytes.byteOffset + 65, 4).getUint32(0)) throw new SealcamError('E_QR_CHECKSUM', 'viewer code checksum does not match');
+  if (bytes[0] !== PAIRING_VERSION) throw new SealcamError('E_UNSUPPORTED_VERSION', `viewer code version ${bytes[0]}`);
+  return publicIdentity(bytes.slice(1, 33), bytes.slice(33, 65));
+}
