@@ -2,9 +2,9 @@
  * `sealcam demo` — the seed story on the embedded default, in one command:
  *  1. the embedded relay starts with its `misroute` fault aimed at a stranger's account;
  *  2. an owner account and a stranger account are created; the owner's viewer identity is made;
- *  3. a `sim` camera is paired with the owner — in process for now: QR pairing is not built yet,
- *     so the owner's keys are pinned on the camera directly and the camera gets its relay login
- *     through a provisioning token over the relay's HTTP API, as pairing will do;
+ *  3. a `sim` camera is paired with the owner through its lens: the owner's pairing code is
+ *     rendered into the synthetic camera's 1080p frames (about 25 % of the height, with noise), the
+ *     camera finds it with jsQR, answers over the relay, and both print the confirmation code;
  *  4. the camera streams 1080p30 in real time for N seconds, sealed, through its spool and MQTT;
  *  5. the owner watches live (latency from capture to the decrypted live chunk) and then fetches
  *     the history and writes OUT/owner.mp4, decoded frame by frame to count what plays;
@@ -15,7 +15,12 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import mqtt from 'mqtt';
-import { Identity, SealcamError, Viewer, accountWildcard, publicIdentity, signRoster, systemRandom } from '../protocol/index.js';
+import { Identity, SealcamError, Viewer, accountWildcard, publicIdentity, systemRandom } from '../protocol/index.js';
+import { OwnerHome } from '../owner/home.js';
+import { pairAsOwner } from '../owner/pair.js';
+import { pairAsCamera, scanForCode } from '../device/pair.js';
+import { SyntheticSource } from '../media/synthetic.js';
+import { qrLuma } from '../media/qr.js';
 import { loadBoard } from '../device/board.js';
 import { DeviceHome } from '../device/home.js';
 import { runAgent } from '../device/agent.js';
@@ -50,6 +55,7 @@ export interface DemoReport {
   relayDataDir: string;
   ownerMp4: string;
   latencyMs: { p50: number | null; p95: number | null; what: string };
+  pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number };
   notYetBuilt: string[];
 }
 
@@ -71,17 +77,24 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
   try {
     const ownerLogin = await relay.accounts.addAccount('home');
     const strangerLogin = await relay.accounts.addAccount('stranger');
-    const owner = Identity.generate(systemRandom);
+    const ownerHome = await OwnerHome.init(join(out, 'owner'));
+    await ownerHome.setRelay({ httpUrl: relay.httpUrl, ...ownerLogin });
+    const owner = ownerHome.identity;
 
-    // Pairing, in process (QR pairing is not built yet): pin the owner on the camera, give the camera a relay login.
+    // Pairing through the lens: the owner's code appears in front of the sim camera.
     const home = await DeviceHome.open(join(out, 'camera'));
-    await home.pinOwner(owner.public, signRoster(owner, { cameraId: home.identity.id, rosterVersion: 1, issuedAt: Date.now(), viewers: [owner.public] }));
-    const auth = { authorization: `Basic ${Buffer.from(`${ownerLogin.username}:${ownerLogin.password}`).toString('base64')}` };
-    const { token } = (await (await fetch(`${relay.httpUrl}/v1/accounts/home/provisioning-tokens`, { method: 'POST', headers: auth })).json()) as { token: string };
-    const cameraLogin = (await (await fetch(`${relay.httpUrl}/v1/provision`, { method: 'POST', body: JSON.stringify({ token, cameraId: home.identity.idHex }) })).json()) as { username: string; password: string; account: string };
-    await home.setRelay({ url: relay.mqttUrl, ...cameraLogin });
-    const cameraPublic = publicIdentity(home.identity.signPublicKey, home.identity.boxPublicKey);
-    o.log(`camera ${home.identity.idHex} paired with owner ${owner.idHex} (in process)`);
+    let shown!: (text: string) => void;
+    const codeShown = new Promise<string>((r) => (shown = r));
+    const ownerSide = pairAsOwner({ home: ownerHome, name: 'sim', showCode: (text) => shown(text), timeoutMs: 60_000 });
+    const text = await codeShown;
+    const lens = new SyntheticSource({ realtime: true });
+    const img = qrLuma(text);
+    lens.scene.setOverlay({ ...img, x: 1100, y: 400, scale: Math.max(1, Math.round(270 / img.height)), noise: 12 });
+    const scans = { framesSeen: 0, framesScanned: 0 };
+    const cameraSide = await pairAsCamera(home, await scanForCode(lens, { timeoutMs: 30_000, stats: scans }));
+    const ownerPaired = await ownerSide;
+    const cameraPublic = ownerPaired.camera;
+    o.log(`camera ${home.identity.idHex} read the owner's code after ${scans.framesScanned} scans and paired; confirmation code ${cameraSide.code} (owner: ${ownerPaired.code})`);
 
     // The owner watches live.
     const liveViewer = new Viewer(owner);
@@ -175,7 +188,8 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
         p95: percentile(latencies, 0.95),
         what: 'capture of a frame → the owner holds its decrypted live chunk (over the loopback relay; browser decode not included)',
       },
-      notYetBuilt: ['QR pairing (pairing above is in process)', 'browser viewer'],
+      pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned },
+      notYetBuilt: ['browser viewer'],
     };
   } finally {
     await relay.close();
@@ -194,7 +208,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description(
       'the seed story on the embedded relay: a sim camera streams sealed 1080p30 to its owner while the relay misroutes everything to a stranger, ' +
-        'who opens nothing. Pairing is done in process (QR pairing is not built yet)',
+        "who opens nothing. The camera is paired by reading the owner's code through its own lens",
     )
     .option('--seconds <n>', 'seconds of video to stream', positiveNumber, 10)
     .option('--out <dir>', 'output directory: owner.mp4, the relay data, the camera home (an earlier demo directory is replaced; any other non-empty directory is refused)', 'sealcam-demo')
@@ -205,6 +219,7 @@ export function registerDemo(program: Command): void {
       process.stdout.write(
         [
           'sealcam demo',
+          `  pairing    the camera read the owner's code in its frames (${report.pairing.scans} scans); confirmation code ${report.pairing.confirmationCodeCamera} on both sides`,
           `  camera     ${report.framesCaptured} frames captured, ${report.framesEncoded} encoded, ${report.framesDropped} dropped; ${report.segmentsUploaded} sealed segments uploaded`,
           `  owner      ${report.framesDecodedByOwner} frames decoded from ${report.ownerMp4}; ${report.ownerSegmentsRejected} segments rejected, ${report.ownerGaps} gaps`,
           `             live latency p50 ${f(report.latencyMs.p50)}, p95 ${f(report.latencyMs.p95)} (${report.latencyMs.what})`,
@@ -215,6 +230,6 @@ export function registerDemo(program: Command): void {
         ].join('\n'),
       );
       if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
-      if (report.strangerFramesDecoded !== 0 || report.framesDecodedByOwner === 0) process.exitCode = 1;
+      if (report.strangerFramesDecoded !== 0 || report.framesDecodedByOwner === 0 || report.pairing.confirmationCodeCamera !== report.pairing.confirmationCodeOwner) process.exitCode = 1;
     });
 }

@@ -50,6 +50,8 @@ test('demo: the owner decodes every frame, the misrouted stranger opens nothing,
   t.true(json.strangerLiveChunksReceived >= json.framesEncoded);
   t.is(json.strangerLiveChunksRejected, json.strangerLiveChunksReceived);
   t.deepEqual(json.strangerRejectionCodes, ['E_FOREIGN_CAMERA']);
+  t.regex(json.pairing.confirmationCodeCamera, /^\d{6}$/);
+  t.is(json.pairing.confirmationCodeCamera, json.pairing.confirmationCodeOwner, 'paired through the lens');
   t.true(json.latencyMs.p50 > 0 && json.latencyMs.p95 >= json.latencyMs.p50);
   // A second run replaces its own directory, but never someone else's.
   t.is((await sealcam('demo', '--seconds', '1', '--out', join(dir, 'out'))).code, 0);
