@@ -55,7 +55,7 @@ export interface DemoReport {
   relayDataDir: string;
   ownerMp4: string;
   latencyMs: { p50: number | null; p95: number | null; what: string };
-  pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number };
+  pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number; msFromCodeInFramesToPaired: number };
   notYetBuilt: string[];
 }
 
@@ -91,7 +91,9 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
     const img = qrLuma(text);
     lens.scene.setOverlay({ ...img, x: 1100, y: 400, scale: Math.max(1, Math.round(270 / img.height)), noise: 12 });
     const scans = { framesSeen: 0, framesScanned: 0 };
+    const pairStart = Date.now();
     const cameraSide = await pairAsCamera(home, await scanForCode(lens, { timeoutMs: 30_000, stats: scans }));
+    const pairMs = Date.now() - pairStart;
     const ownerPaired = await ownerSide;
     const cameraPublic = ownerPaired.camera;
     o.log(`camera ${home.identity.idHex} read the owner's code after ${scans.framesScanned} scans and paired; confirmation code ${cameraSide.code} (owner: ${ownerPaired.code})`);
@@ -188,7 +190,7 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
         p95: percentile(latencies, 0.95),
         what: 'capture of a frame → the owner holds its decrypted live chunk (over the loopback relay; browser decode not included)',
       },
-      pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned },
+      pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned, msFromCodeInFramesToPaired: pairMs },
       notYetBuilt: ['browser viewer'],
     };
   } finally {
@@ -219,7 +221,7 @@ export function registerDemo(program: Command): void {
       process.stdout.write(
         [
           'sealcam demo',
-          `  pairing    the camera read the owner's code in its frames (${report.pairing.scans} scans); confirmation code ${report.pairing.confirmationCodeCamera} on both sides`,
+          `  pairing    the camera read the owner's code in its frames (${report.pairing.scans} scans) and was paired ${report.pairing.msFromCodeInFramesToPaired} ms after the code appeared; confirmation code ${report.pairing.confirmationCodeCamera} on both sides`,
           `  camera     ${report.framesCaptured} frames captured, ${report.framesEncoded} encoded, ${report.framesDropped} dropped; ${report.segmentsUploaded} sealed segments uploaded`,
           `  owner      ${report.framesDecodedByOwner} frames decoded from ${report.ownerMp4}; ${report.ownerSegmentsRejected} segments rejected, ${report.ownerGaps} gaps`,
           `             live latency p50 ${f(report.latencyMs.p50)}, p95 ${f(report.latencyMs.p95)} (${report.latencyMs.what})`,

@@ -45,10 +45,12 @@ export function registerOwner(program: Command): void {
     .description("show a pairing code for a camera's lens, wait for its answer over the relay, verify it, pin the camera and print the confirmation code")
     .requiredOption('--home <dir>', 'owner home directory')
     .requiredOption('--name <name>', 'a name for the camera')
+    .option('--relay <url>', "the relay's HTTP API (default: the one stored by owner login; stored when given)")
     .option('--qr-png <file>', 'also write the code as a PNG (to show on a phone or print)')
     .option('--timeout <seconds>', 'how long to wait for the camera', seconds, 300)
-    .action(async (opts: { home: string; name: string; qrPng?: string; timeout: number }) => {
+    .action(async (opts: { home: string; name: string; relay?: string; qrPng?: string; timeout: number }) => {
       const home = await OwnerHome.open(resolve(opts.home));
+      if (opts.relay) await home.setRelay({ ...(await home.relay()), httpUrl: opts.relay.replace(/\/$/, '') });
       const result = await pairAsOwner({
         home,
         name: opts.name,
