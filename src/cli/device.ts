@@ -9,6 +9,11 @@ import { DirectorySink, type EnvelopeSink } from '../device/sink.js';
 import { Spool } from '../device/spool.js';
 import { MqttUploader } from '../device/uploader.js';
 import { SealcamError } from '../protocol/errors.js';
+import { parseFirmwarePublicKey } from '../protocol/firmware-image.js';
+import { OtaClient, MqttUpdateTransport } from '../device/ota.js';
+import { SlotStore } from '../device/slots.js';
+import { readFile } from 'node:fs/promises';
+import mqtt from 'mqtt';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -58,6 +63,40 @@ export function registerDevice(program: Command): void {
       }
       const r = await pairAsCamera(home, text, { timeoutMs: opts.timeout * 1000 });
       process.stdout.write(`camera ${home.identity.idHex} paired with owner ${Buffer.from(r.offer.owner.id).toString('hex')} (account ${r.account})\nconfirmation code ${r.code}\n`);
+    });
+  device
+    .command('update-watch')
+    .description('the OTA client: listen (with the camera\'s relay login) for signed firmware announcements for this board, verify with the pinned firmware key, install into the inactive slot, health-check, confirm or roll back. Runs as the privileged update service, not as the agent')
+    .requiredOption('--board <name>', 'this board (announcements for other boards are refused)')
+    .requiredOption('--root <dir>', 'the installation root holding slots/ and current (e.g. /opt/sealcam)')
+    .requiredOption('--pubkey <file>', 'the pinned firmware public key (KEY.pub)')
+    .option('--home <dir>', 'camera home (for its relay login)', 'sealcam-device')
+    .option('--once', 'apply the current announcement (if any) and exit')
+    .action(async (opts: { board: string; root: string; pubkey: string; home: string; once?: boolean }) => {
+      const home = await DeviceHome.open(resolve(opts.home));
+      const login = await home.relay();
+      if (!login) throw new SealcamError('E_NOT_PAIRED', 'no relay login: pair the camera first');
+      const publicKey = parseFirmwarePublicKey(await readFile(opts.pubkey, 'utf8'), opts.pubkey);
+      const client = mqtt.connect(login.url, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 5000 });
+      await new Promise<void>((res, rej) => {
+        client.once('connect', () => res());
+        client.once('error', (e) => rej(new SealcamError('E_AUTH', `relay MQTT: ${e.message}`)));
+      });
+      const ota = new OtaClient({ board: opts.board, publicKey, slots: new SlotStore(resolve(opts.root)), transport: new MqttUpdateTransport(client) });
+      let done!: () => void;
+      const first = new Promise<void>((r) => (done = r));
+      const stop = await ota.listen((outcome) => {
+        if (outcome instanceof Error) process.stderr.write(`update refused: ${outcome.message}\n`);
+        else if (outcome.kind === 'current') process.stdout.write(`firmware ${outcome.announcement.version} is current\n`);
+        else process.stdout.write(`installed firmware ${outcome.announcement.version} into slot ${outcome.result.slot}\n`);
+        done();
+      });
+      process.stderr.write(`watching sc/v1/fw/${opts.board}/announce\n`);
+      if (opts.once) {
+        await Promise.race([first, new Promise((r) => setTimeout(r, 10_000))]);
+        await stop();
+        await client.endAsync();
+      }
     });
   device
     .command('reset')
