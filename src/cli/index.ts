@@ -11,6 +11,7 @@ import { registerBoards } from './boards.js';
 import { registerFirmware } from './firmware.js';
 import { registerRelay } from './relay.js';
 import { registerOwner } from './owner.js';
+import { registerView } from './view.js';
 
 export function buildProgram(): Command {
   const program = new Command('sealcam')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerFirmware(program);
   registerRelay(program);
   registerOwner(program);
+  registerView(program);
   return program;
 }
 

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { embeddedRelay, tempDir } from '../helpers/relay.js';
 import { until } from '../relay/uploader-contract.js';
 import { requireTool, toolWorks } from '../helpers/tools.js';
+import { ffprobe } from '../helpers/media.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/sealcam.js', import.meta.url).pathname;
@@ -42,6 +43,16 @@ test('owner pair shows a code (terminal and PNG), device pair reads the PNG, bot
     const ownerCode = /confirmation code (\d{6})/.exec(ownerOut)![1];
     t.is(cameraCode, ownerCode);
     t.regex(ownerOut, /paired camera [0-9a-f]{32} as "porch"/);
+
+    // The paired camera streams to the relay; the owner's CLI viewer writes the verified MP4.
+    const streamed = await sealcam('device', 'run', '--board', 'sim', '--home', join(dir, 'camera'), '--upload', '--seconds', '2', '--json');
+    t.like(JSON.parse(streamed.stdout), { framesCaptured: 60, segmentsSealed: 2 });
+    const mp4 = join(dir, 'porch.mp4');
+    const viewed = await sealcam('view', '--home', ownerHome, '--camera', 'porch', '--out', mp4);
+    t.regex(viewed.stdout, /60 frames decoded from 2 of 2 segments\n  rejected none\n  gaps none/);
+    if (requireTool(t, 'ffprobe (Debian ffmpeg)', toolWorks('ffprobe', ['-version']))) t.like(ffprobe(mp4), { codec: 'h264', width: 1920, height: 1080, frames: 60 });
+    // A stranger's viewer home that never paired this camera has nothing to open.
+    await t.throwsAsync(sealcam('view', '--home', ownerHome, '--camera', 'garage', '--out', mp4), { message: /no paired camera named "garage"/ });
   } finally {
     await relay.close();
   }
