@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
-import { QrScanner, qrTerminal, writeQrPng } from '../media/qr.js';
+import { qrTerminal, scanQrPng, writeQrPng } from '../media/qr.js';
 import { addViewer, revokeViewer } from '../owner/household.js';
 import { decodeViewerCode, encodeViewerCode } from '../protocol/index.js';
 import { SealcamError } from '../protocol/errors.js';
@@ -72,11 +72,7 @@ export function registerOwner(program: Command): void {
 async function viewerFrom(opts: { code?: string; qrImage?: string }) {
   if (opts.code) return decodeViewerCode(opts.code);
   if (opts.qrImage) {
-    const { PNG } = await import('pngjs');
-    const png = PNG.sync.read(await readFile(opts.qrImage));
-    const luma = new Uint8Array(png.width * png.height);
-    for (let i = 0; i < luma.length; i++) luma[i] = (png.data[4 * i]! * 299 + png.data[4 * i + 1]! * 587 + png.data[4 * i + 2]! * 114) / 1000;
-    const found = new QrScanner(png.width, png.height, { downscaleTo: Math.max(21, png.width) }).scan(luma);
+    const found = await scanQrPng(opts.qrImage);
     if (!found) throw new SealcamError('E_QR_FORMAT', `no QR code found in ${opts.qrImage}`);
     return decodeViewerCode(found.text);
   }

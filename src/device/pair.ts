@@ -19,7 +19,7 @@ import {
   systemRandom,
   type PairingOffer,
 } from '../protocol/index.js';
-import { QrScanner } from '../media/qr.js';
+import { QrScanner, scanQrPng } from '../media/qr.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import type { CaptureSource } from '../media/source.js';
 import type { DeviceHome } from './home.js';
@@ -52,11 +52,7 @@ export async function scanForCode(source: CaptureSource, o: { scansPerSecond?: n
 
 /** A code from a PNG photo or screenshot of it. */
 export async function codeFromImage(path: string): Promise<string> {
-  const { PNG } = await import('pngjs');
-  const png = PNG.sync.read(await readFile(path));
-  const luma = new Uint8Array(png.width * png.height);
-  for (let i = 0; i < luma.length; i++) luma[i] = (png.data[4 * i]! * 299 + png.data[4 * i + 1]! * 587 + png.data[4 * i + 2]! * 114) / 1000;
-  const found = new QrScanner(png.width, png.height, { downscaleTo: Math.max(21, png.width) }).scan(luma);
+  const found = await scanQrPng(path);
   if (!found) throw new SealcamError('E_QR_FORMAT', `no QR code found in ${path}`);
   return found.text;
 }

@@ -155,3 +155,13 @@ export class QrScanner {
 export function scanQr(frame: Uint8Array, width: number, height: number, options: { downscaleTo?: number } = {}): QrScanResult | null {
   return new QrScanner(width, height, options).scan(frame);
 }
+
+/** Scan a PNG file (a photo or screenshot of a code) at full resolution; null if none is found. */
+export async function scanQrPng(path: string): Promise<QrScanResult | null> {
+  const { readFile } = await import('node:fs/promises');
+  const { PNG } = await import('pngjs');
+  const png = PNG.sync.read(await readFile(path));
+  const luma = new Uint8Array(png.width * png.height);
+  for (let i = 0; i < luma.length; i++) luma[i] = (png.data[4 * i]! * 299 + png.data[4 * i + 1]! * 587 + png.data[4 * i + 2]! * 114) / 1000;
+  return new QrScanner(png.width, png.height, { downscaleTo: Math.max(21, png.width) }).scan(luma);
+}
