@@ -75,6 +75,7 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
   const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: 'stranger' } } });
   o.log(`relay up: ${relay.mqttUrl}, ${relay.httpUrl} (fault: misroute to account "stranger")`);
   try {
+    const board = await loadBoard('sim');
     const ownerLogin = await relay.accounts.addAccount('home');
     const strangerLogin = await relay.accounts.addAccount('stranger');
     const ownerHome = await OwnerHome.init(join(out, 'owner'));
@@ -108,7 +109,8 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
         if (topic.endsWith('/keys')) liveView.addAnnouncement(new Uint8Array(payload));
         if (topic.endsWith('/live')) {
           const c = liveView.acceptLiveChunk(new Uint8Array(payload));
-          if (c.payload.length) latencies.push(Date.now() - (c.captureTime + (c.chunkIndex * 1000) / 30));
+          // One live chunk per frame on the sim board: chunk i is frame i of its segment.
+          if (c.payload.length) latencies.push(Date.now() - (c.captureTime + (c.chunkIndex * 1000) / board.video.fps));
         }
       } catch (e) {
         if (!SealcamError.is(e)) throw e;
@@ -118,7 +120,8 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
 
     // The stranger: a viewer with a camera of their own, listening to their own account.
     const strangerViewer = new Viewer(Identity.generate(systemRandom));
-    const strangerView = strangerViewer.pin(publicIdentity(Identity.generate(systemRandom).signPublicKey, Identity.generate(systemRandom).boxPublicKey));
+    const strangersOwnCamera = Identity.generate(systemRandom);
+    const strangerView = strangerViewer.pin(publicIdentity(strangersOwnCamera.signPublicKey, strangersOwnCamera.boxPublicKey));
     const codes = new Set<string>();
     const s = { liveReceived: 0, liveRejected: 0, segReceived: 0, segRejected: 0 };
     const strangerLive = mqtt.connect(relay.mqttUrl, { protocolVersion: 4, ...strangerLogin, reconnectPeriod: 0 });
@@ -136,7 +139,6 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
     await new Promise<void>((r) => strangerLive.once('connect', () => strangerLive.subscribe(accountWildcard('stranger'), { qos: 1 }, () => r())));
 
     // The camera streams.
-    const board = await loadBoard('sim');
     const uploader = new MqttUploader({ ...(await home.relay())!, cameraId: home.identity.idHex, spool: await Spool.open(join(home.dir, board.spool.dir), board.spool.maxBytes) });
     await uploader.start();
     o.log(`streaming ${o.seconds} s of 1080p30 from the sim camera, sealed for the owner`);
@@ -155,7 +157,9 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
     await strangerLive.endAsync();
 
     // The owner's history → owner.mp4, decoded.
-    const ownerHistory = await fetchHistory({ httpUrl: relay.httpUrl, ...ownerLogin }, withPinned(owner, cameraPublic), home.identity.idHex);
+    const historyViewer = new Viewer(owner);
+    historyViewer.pin(cameraPublic);
+    const ownerHistory = await fetchHistory({ httpUrl: relay.httpUrl, ...ownerLogin }, historyViewer, home.identity.idHex);
     const ownerMp4 = join(out, 'owner.mp4');
     await writeFile(ownerMp4, ownerHistory.mp4);
     const decoded = ownerHistory.mp4.length ? (await decodeFrameCodes(ownerHistory.mp4)).length : 0;
@@ -196,13 +200,6 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
   } finally {
     await relay.close();
   }
-}
-
-/** A viewer with one camera pinned. */
-function withPinned(owner: Identity, camera: ReturnType<typeof publicIdentity>): Viewer {
-  const v = new Viewer(owner);
-  v.pin(camera);
-  return v;
 }
 
 export function registerDemo(program: Command): void {
