@@ -52,6 +52,8 @@ test('demo: the owner decodes every frame, the misrouted stranger opens nothing,
   t.deepEqual(json.strangerRejectionCodes, ['E_FOREIGN_CAMERA']);
   t.regex(json.pairing.confirmationCodeCamera, /^\d{6}$/);
   t.is(json.pairing.confirmationCodeCamera, json.pairing.confirmationCodeOwner, 'paired through the lens');
+  // Live: every encoded frame was decoded as it arrived, and glass to glass was measured on each.
+  t.true(json.latencyMs.framesDecodedLive >= json.framesEncoded - 2, `${json.latencyMs.framesDecodedLive} of ${json.framesEncoded} decoded live`);
   t.true(json.latencyMs.p50 > 0 && json.latencyMs.p95 >= json.latencyMs.p50);
   // A second run replaces its own directory, but never someone else's.
   t.is((await sealcam('demo', '--seconds', '1', '--out', join(dir, 'out'))).code, 0);
