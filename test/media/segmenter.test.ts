@@ -116,3 +116,24 @@ test('a live encoder that falls behind drops and counts frames; it never holds m
   t.true(maxInFlight <= 2);
   t.is(codeOf(() => new H264Encoder({ width: 641, height: 360, fps: 30, bitrate: 1e6, keyframeIntervalUs: 2e6 }, () => undefined)), 'E_CONFIG');
 });
+
+test('the viewer reads our chunks back: init segment codec and avcC, chunk samples with their timestamps and keyframes', async (t) => {
+  const { parseChunk, parseInitSegment } = await import('../../src/media/cmaf.js');
+  const units = await encodeFrames(35);
+  let init: Uint8Array | null = null;
+  const chunks: Uint8Array[] = [];
+  const seg = new Segmenter(
+    { width: 640, height: 360, fps: 30, chunkFrames: 2 },
+    { init: (i) => void (init = i.bytes), segmentStart: () => undefined, chunk: (b) => void chunks.push(b), segmentEnd: () => undefined },
+  );
+  for (const u of units) await seg.push(u);
+  await seg.end();
+  const info = parseInitSegment(init!);
+  t.regex(info.codec, /^avc1\.42C0[0-9A-F]{2}$/); // Constrained Baseline, as the SPS says
+  t.true(info.description.length > 10 && info.description[0] === 1, 'an AVCDecoderConfigurationRecord');
+  const samples = chunks.flatMap((c) => parseChunk(c, info.timescale));
+  t.is(samples.length, 35);
+  t.deepEqual(samples.map((s) => s.timestampUs), units.map((u) => u.timestampUs));
+  t.deepEqual(samples.map((s) => s.key), units.map((u) => u.key));
+  t.deepEqual(parseChunk(new Uint8Array(0), info.timescale), []);
+});
