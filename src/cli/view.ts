@@ -7,6 +7,7 @@ import { SealcamError, Viewer, cameraTopic, toHex } from '../protocol/index.js';
 import { OwnerHome } from '../owner/home.js';
 import { fetchHistory } from '../owner/history.js';
 import { decodeFrameCodes } from '../owner/decode.js';
+import { startWebViewer } from '../owner/web/server.js';
 
 function time(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
@@ -22,10 +23,12 @@ export function registerView(program: Command): void {
     .requiredOption('--camera <name>', 'the camera, by the name given at pairing')
     .option('--out <file>', 'write the verified history as an MP4 (init + media segments of the latest run)')
     .option('--live', 'follow the camera live: verify and decrypt each live chunk as it arrives')
-    .option('--seconds <n>', 'with --live: stop after this many seconds', Number, 30)
+    .option('--web', 'with --live: serve the browser viewer on 127.0.0.1 (the page does its own MQTT over WebSocket, verification, decryption and WebCodecs decoding)')
+    .option('--port <n>', 'with --web: the local port (default: a free one)', Number)
+    .option('--seconds <n>', 'with --live: stop after this many seconds (with --web: 0 = until Ctrl-C)', Number, 30)
     .option('--since <time>', 'with --out: from this capture time (ISO date or ms)', time)
     .option('--until <time>', 'with --out: up to this capture time (ISO date or ms)', time)
-    .action(async (opts: { home: string; camera: string; out?: string; live?: boolean; seconds: number; since?: number; until?: number }) => {
+    .action(async (opts: { home: string; camera: string; out?: string; live?: boolean; web?: boolean; port?: number; seconds: number; since?: number; until?: number }) => {
       if (!opts.out === !opts.live) throw new SealcamError('E_CONFIG', 'give exactly one of --out FILE or --live');
       const home = await OwnerHome.open(resolve(opts.home));
       const cam = await home.camera(opts.camera);
@@ -45,7 +48,17 @@ export function registerView(program: Command): void {
         if (h.rejected.length || h.announcementsRejected.length) process.exitCode = 3;
         return;
       }
-      const info = (await (await fetch(`${login.httpUrl}/v1/info`)).json()) as { mqttUrl: string };
+      const info = (await (await fetch(`${login.httpUrl}/v1/info`)).json()) as { mqttUrl: string; wsUrl: string | null };
+      if (opts.web) {
+        if (!info.wsUrl) throw new SealcamError('E_CONFIG', 'the relay has no WebSocket listener (an external broker?): the browser viewer needs MQTT over WebSocket');
+        const web = await startWebViewer({ identity: home.identity, camera: cam.camera, cameraName: opts.camera, login, wsUrl: info.wsUrl, ...(opts.port ? { port: opts.port } : {}) });
+        process.stdout.write(`browser viewer: open ${web.url}\n(the link carries a one-time token; only this machine can reach it)\n`);
+        if (opts.seconds > 0) {
+          await new Promise((r) => setTimeout(r, opts.seconds * 1000));
+          await web.close();
+        }
+        return;
+      }
       const client = mqtt.connect(info.mqttUrl, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 1000 });
       const counts = { chunks: 0, bytes: 0, rejected: {} as Record<string, number> };
       client.on('message', (topic, payload) => {

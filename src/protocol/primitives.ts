@@ -12,7 +12,7 @@
 import nacl from 'tweetnacl';
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { SealcamError, ensure } from './errors.js';
-import { concatBytes, isAllZero } from './bytes.js';
+import { concatBytes, isAllZero, toHex } from './bytes.js';
 import { KEY_BYTES, MAC_BYTES, SIGNATURE_BYTES } from './sizes.js';
 
 export { HASH_BYTES, KEY_BYTES, MAC_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from './sizes.js';
@@ -51,7 +51,8 @@ export class SigningKey {
 
   constructor(seed: Uint8Array) {
     ensure(seed.length === KEY_BYTES, 'E_BAD_ARGUMENT', `Ed25519 seed: expected 32 bytes, got ${seed.length}`);
-    this.key = createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_ED25519_PREFIX, seed)), format: 'der', type: 'pkcs8' });
+    // A plain Uint8Array works here (Node's types ask for a Buffer); it keeps this file free of Buffer for browser bundles.
+    this.key = createPrivateKey({ key: concatBytes(PKCS8_ED25519_PREFIX, seed) as Buffer, format: 'der', type: 'pkcs8' });
     this.publicKey = nacl.sign.keyPair.fromSeed(seed).publicKey;
   }
 
@@ -63,10 +64,10 @@ export class SigningKey {
 const verifyKeyCache = new Map<string, KeyObject>();
 
 function verifyKey(publicKey: Uint8Array): KeyObject {
-  const id = Buffer.from(publicKey).toString('hex');
+  const id = toHex(publicKey);
   let key = verifyKeyCache.get(id);
   if (!key) {
-    key = createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, publicKey)), format: 'der', type: 'spki' });
+    key = createPublicKey({ key: concatBytes(SPKI_ED25519_PREFIX, publicKey) as Buffer, format: 'der', type: 'spki' });
     if (verifyKeyCache.size > 1024) verifyKeyCache.clear();
     verifyKeyCache.set(id, key);
   }
