@@ -234,7 +234,7 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
         chunkP95: percentile(latencies, 0.95),
       },
       pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned, msFromCodeInFramesToPaired: pairMs },
-      notYetBuilt: ['browser viewer'],
+      notYetBuilt: ['the same story through an external broker (demo --broker); the browser viewer is sealcam view --live --web, not part of the demo'],
     };
   } finally {
     await relay.close();
