@@ -93,7 +93,7 @@ async function runStep(brokerUrl: string, dataDir: string, pids: number[], viewe
   const firstSent = new Map<string, number>();
   const sub = await connect(brokerUrl, viewer.username, viewer.password);
   const piecesSeen = new Map<string, number>();
-  sub.on('message', (topic, payload) => {
+  sub.on('message', (_topic, payload) => {
     const hash = payload.subarray(20, 28).toString('hex');
     const count = payload.readUInt16BE(8);
     const seen = (piecesSeen.get(hash) ?? 0) + 1;

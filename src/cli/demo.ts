@@ -13,10 +13,11 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import mqtt from 'mqtt';
+import type { Command } from 'commander';
+import { seconds } from './options.js';
+import { connectMqtt } from '../media/mqtt.js';
 import { Identity, Reassembler, SealcamError, Viewer, accountWildcard, publicIdentity, systemRandom } from '../protocol/index.js';
-import { parseChunk, parseInitSegment } from '../media/cmaf.js';
+import { parseInitSegment } from '../media/cmaf.js';
 import { LiveDecoder } from '../owner/live-decoder.js';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
@@ -34,11 +35,6 @@ import { fetchHistory, listCameras } from '../owner/history.js';
 
 const DEMO_MARKER = '.sealcam-demo';
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError('expected a number of seconds in (0, 3600]');
-  return n;
-}
 
 export interface DemoReport {
   framesCaptured: number;
@@ -107,11 +103,10 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
     const segView = new Viewer(owner).pin(cameraPublic); // the init segment, from the seg topic
     const reassembler = new Reassembler();
     let decoder: LiveDecoder | null = null;
-    const captureOf = new Map<number, number>(); // sample timestamp (µs) -> capture time (ms)
     const beforeInit: { payload: Uint8Array; captured: number }[] = []; // live chunks that beat the init segment
     const latencies: number[] = [];
     const decodeLatencies: number[] = [];
-    const ownerLive = mqtt.connect(relay.mqttUrl, { protocolVersion: 4, ...ownerLogin, reconnectPeriod: 0 });
+    const ownerLive = await connectMqtt(relay.mqttUrl, ownerLogin);
     ownerLive.on('message', (topic, payload) => {
       try {
         if (topic.endsWith('/keys')) {
@@ -123,15 +118,10 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
           if (envelope && !decoder) {
             const opened = segView.openSegment(envelope);
             if (opened.header.kind === 'init') {
-              decoder = new LiveDecoder(parseInitSegment(opened.payload), (ts) => {
-                const captured = captureOf.get(ts);
+              decoder = new LiveDecoder(parseInitSegment(opened.payload), (_ts, captured) => {
                 if (captured !== undefined) decodeLatencies.push(Date.now() - captured);
-                captureOf.delete(ts);
               });
-              for (const early of beforeInit.splice(0)) {
-                for (const s of parseChunk(early.payload, decoder.timescale)) captureOf.set(s.timestampUs, early.captured);
-                decoder.push(early.payload);
-              }
+              for (const early of beforeInit.splice(0)) decoder.push(early.payload, early.captured);
             }
           }
         }
@@ -141,16 +131,14 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
           // One live chunk per frame on the sim board: chunk i is frame i of its segment.
           const captured = c.captureTime + (c.chunkIndex * 1000) / board.video.fps;
           latencies.push(Date.now() - captured);
-          if (decoder) {
-            for (const s of parseChunk(c.payload, decoder.timescale)) captureOf.set(s.timestampUs, captured);
-            decoder.push(c.payload);
-          } else if (beforeInit.length < 300) beforeInit.push({ payload: c.payload, captured });
+          if (decoder) decoder.push(c.payload, captured);
+          else if (beforeInit.length < 300) beforeInit.push({ payload: c.payload, captured });
         }
       } catch (e) {
         if (!SealcamError.is(e)) throw e;
       }
     });
-    await new Promise<void>((r) => ownerLive.once('connect', () => ownerLive.subscribe(accountWildcard('home'), { qos: 1 }, () => r())));
+    await ownerLive.subscribeAsync(accountWildcard('home'), { qos: 1 });
 
     // The stranger: a viewer with a camera of their own, listening to their own account.
     const strangerViewer = new Viewer(Identity.generate(systemRandom));
@@ -158,7 +146,7 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
     const strangerView = strangerViewer.pin(publicIdentity(strangersOwnCamera.signPublicKey, strangersOwnCamera.boxPublicKey));
     const codes = new Set<string>();
     const s = { liveReceived: 0, liveRejected: 0, segReceived: 0, segRejected: 0 };
-    const strangerLive = mqtt.connect(relay.mqttUrl, { protocolVersion: 4, ...strangerLogin, reconnectPeriod: 0 });
+    const strangerLive = await connectMqtt(relay.mqttUrl, strangerLogin);
     strangerLive.on('message', (topic, payload) => {
       if (!topic.endsWith('/live')) return;
       s.liveReceived++;
@@ -170,7 +158,7 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
         codes.add(e.code);
       }
     });
-    await new Promise<void>((r) => strangerLive.once('connect', () => strangerLive.subscribe(accountWildcard('stranger'), { qos: 1 }, () => r())));
+    await strangerLive.subscribeAsync(accountWildcard('stranger'), { qos: 1 });
 
     // The camera streams.
     const uploader = new MqttUploader({ ...(await home.relay())!, cameraId: home.identity.idHex, spool: await Spool.open(join(home.dir, board.spool.dir), board.spool.maxBytes) });
@@ -248,7 +236,7 @@ export function registerDemo(program: Command): void {
       'the seed story on the embedded relay: a sim camera streams sealed 1080p30 to its owner while the relay misroutes everything to a stranger, ' +
         "who opens nothing. The camera is paired by reading the owner's code through its own lens",
     )
-    .option('--seconds <n>', 'seconds of video to stream', positiveNumber, 10)
+    .option('--seconds <n>', 'seconds of video to stream', seconds(3600), 10)
     .option('--out <dir>', 'output directory: owner.mp4, the relay data, the camera home (an earlier demo directory is replaced; any other non-empty directory is refused)', 'sealcam-demo')
     .option('--report <file>', 'also write the summary as JSON')
     .action(async (opts: { seconds: number; out: string; report?: string }) => {

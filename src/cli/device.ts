@@ -1,6 +1,7 @@
 /** `sealcam device …`: the on-board agent. */
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { positiveInt, positiveNumber } from './options.js';
 import { loadBoard } from '../device/board.js';
 import { DeviceHome } from '../device/home.js';
 import { openCaptureSource, runAgent } from '../device/agent.js';
@@ -13,18 +14,8 @@ import { parseFirmwarePublicKey } from '../protocol/firmware-image.js';
 import { OtaClient, MqttUpdateTransport } from '../device/ota.js';
 import { SlotStore } from '../device/slots.js';
 import { readFile } from 'node:fs/promises';
-import mqtt from 'mqtt';
+import { connectMqtt } from '../media/mqtt.js';
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 interface RunOptions {
   board: string;
@@ -77,11 +68,7 @@ export function registerDevice(program: Command): void {
       const login = await home.relay();
       if (!login) throw new SealcamError('E_NOT_PAIRED', 'no relay login: pair the camera first');
       const publicKey = parseFirmwarePublicKey(await readFile(opts.pubkey, 'utf8'), opts.pubkey);
-      const client = mqtt.connect(login.url, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 5000 });
-      await new Promise<void>((res, rej) => {
-        client.once('connect', () => res());
-        client.once('error', (e) => rej(new SealcamError('E_AUTH', `relay MQTT: ${e.message}`)));
-      });
+      const client = await connectMqtt(login.url, login, { reconnectPeriod: 5000 });
       const ota = new OtaClient({ board: opts.board, publicKey, slots: new SlotStore(resolve(opts.root)), transport: new MqttUpdateTransport(client) });
       let done!: () => void;
       const first = new Promise<void>((r) => (done = r));

@@ -1,7 +1,8 @@
 /** `sealcam firmware …`: keys, signed images, verification and flashing (src/firmware, src/device/slots.ts). */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { integerIn } from './options.js';
 import { SealcamError } from '../protocol/errors.js';
 import { firmwareKeyId, formatFirmwarePublicKey } from '../protocol/firmware-image.js';
 import { loadBoard } from '../device/board.js';
@@ -10,16 +11,6 @@ import { generateFirmwareKey, loadFirmwarePublicKey, loadFirmwareSigningKey } fr
 import { buildImage, verifyImage } from '../firmware/image.js';
 import { DEFAULT_ZSTD_LEVEL } from '../media/zstd.js';
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff) throw new InvalidArgumentError('expected an integer in 0..4294967295');
-  return n;
-}
-function zstdLevel(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 22) throw new InvalidArgumentError('expected an integer in 1..22');
-  return n;
-}
 
 const mb = (n: number) => `${(n / 1_048_576).toFixed(2)} MiB`;
 
@@ -42,8 +33,8 @@ export function registerFirmware(program: Command): void {
     .requiredOption('--key <KEY>', 'firmware signing key (sealcam firmware keygen)')
     .requiredOption('--out <FILE>', 'image file to write')
     .option('--version <V>', 'image version', '0.1.0')
-    .option('--security-version <N>', 'monotonic anti-rollback counter', nonNegativeInt, 1)
-    .option('--level <N>', 'zstd level 1..22', zstdLevel, DEFAULT_ZSTD_LEVEL)
+    .option('--security-version <N>', 'monotonic anti-rollback counter', integerIn(0, 0xffff_ffff), 1)
+    .option('--level <N>', 'zstd level 1..22', integerIn(1, 22), DEFAULT_ZSTD_LEVEL)
     .option('--json', 'print the summary as JSON')
     .action(async (opts: { board: string; key: string; out: string; version: string; securityVersion: number; level: number; json?: boolean }) => {
       const board = await loadBoard(opts.board);
@@ -94,7 +85,7 @@ export function registerFirmware(program: Command): void {
     .requiredOption('--image <FILE>', 'image file')
     .requiredOption('--pubkey <KEY.pub>', 'firmware public key')
     .option('--board <name>', 'refuse an image for any other board')
-    .option('--min-security-version <N>', 'refuse an image below this security version', nonNegativeInt)
+    .option('--min-security-version <N>', 'refuse an image below this security version', integerIn(0, 0xffff_ffff))
     .action(async (opts: { image: string; pubkey: string; board?: string; minSecurityVersion?: number }) => {
       const publicKey = await loadFirmwarePublicKey(resolve(opts.pubkey));
       const image = new Uint8Array(await readFile(resolve(opts.image)));

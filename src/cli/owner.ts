@@ -1,7 +1,8 @@
 /** `sealcam owner …`: the owner's side — identity, relay login, pairing cameras. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { seconds } from './options.js';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
 import { qrTerminal, scanQrPng, writeQrPng } from '../media/qr.js';
@@ -9,11 +10,6 @@ import { addViewer, revokeViewer } from '../owner/household.js';
 import { decodeViewerCode, encodeViewerCode } from '../protocol/index.js';
 import { SealcamError } from '../protocol/errors.js';
 
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
-  return n;
-}
 
 export function registerOwner(program: Command): void {
   const owner = program.command('owner').description("the owner's side: viewer identity, relay login, pairing cameras");
@@ -47,7 +43,7 @@ export function registerOwner(program: Command): void {
     .requiredOption('--name <name>', 'a name for the camera')
     .option('--relay <url>', "the relay's HTTP API (default: the one stored by owner login; stored when given)")
     .option('--qr-png <file>', 'also write the code as a PNG (to show on a phone or print)')
-    .option('--timeout <seconds>', 'how long to wait for the camera', seconds, 300)
+    .option('--timeout <seconds>', 'how long to wait for the camera', seconds(), 300)
     .action(async (opts: { home: string; name: string; relay?: string; qrPng?: string; timeout: number }) => {
       const home = await OwnerHome.open(resolve(opts.home));
       if (opts.relay) await home.setRelay({ ...(await home.relay()), httpUrl: opts.relay.replace(/\/$/, '') });

@@ -1,17 +1,13 @@
 /** `sealcam relay …`: the cloud relay (an MQTT broker plus an opaque store it cannot read). */
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { port } from './options.js';
 import { AccountStore } from '../relay/accounts.js';
 import { writeMosquittoConfig } from '../relay/mosquitto.js';
 import { STORE_CREDENTIALS_FILE, startRelay } from '../relay/relay.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import { SealcamError } from '../protocol/errors.js';
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
-  return n;
-}
 
 function fault(value: string): { misroute: { toAccount?: string } } {
   const m = /^misroute(?::([a-z0-9][a-z0-9_-]{0,63}))?$/.exec(value);

@@ -1,19 +1,15 @@
 /** `sealcam view`: the owner's CLI viewer — history to an MP4, or a live watch. */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import mqtt from 'mqtt';
+import type { Command } from 'commander';
+import { time } from './options.js';
+import { connectMqtt } from '../media/mqtt.js';
 import { SealcamError, Viewer, cameraTopic, toHex } from '../protocol/index.js';
 import { OwnerHome } from '../owner/home.js';
 import { fetchHistory } from '../owner/history.js';
 import { decodeFrameCodes } from '../owner/decode.js';
 import { startWebViewer } from '../owner/web/server.js';
 
-function time(value: string): number {
-  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected an ISO date or ms since the Unix epoch');
-  return n;
-}
 
 export function registerView(program: Command): void {
   program
@@ -59,7 +55,7 @@ export function registerView(program: Command): void {
         }
         return;
       }
-      const client = mqtt.connect(info.mqttUrl, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 1000 });
+      const client = await connectMqtt(info.mqttUrl, login, { reconnectPeriod: 1000 });
       const counts = { chunks: 0, bytes: 0, rejected: {} as Record<string, number> };
       client.on('message', (topic, payload) => {
         try {
@@ -74,7 +70,6 @@ export function registerView(program: Command): void {
           counts.rejected[e.code] = (counts.rejected[e.code] ?? 0) + 1;
         }
       });
-      await new Promise<void>((r) => client.once('connect', () => r()));
       await client.subscribeAsync(['keys', 'live', 'status'].map((ch) => cameraTopic(login.account, cameraId, ch as 'keys')), { qos: 1 });
       const timer = setInterval(() => process.stderr.write(`  live: ${counts.chunks} chunks, ${counts.bytes} bytes decrypted, rejected ${JSON.stringify(counts.rejected)}\n`), 1000);
       await new Promise((r) => setTimeout(r, opts.seconds * 1000));

@@ -8,6 +8,7 @@
  *   roster.bin    the owner-signed roster in force (PROTOCOL.md §4)                 0600
  *   state.json    {"v":1,"lastEpoch":N,"seqHighWater":N}                            0600
  *   relay.json    {"v":1,"url","account","username","password"} the camera's relay login  0600
+ *   pairings.json {"v":1,"used":["<pairingId>", …]} pairing codes already used (kept by a reset)
  *
  * The seq high-water mark is persisted before each segment is sealed, so after a power cut the
  * camera resumes above every seq it may have sealed (PROTOCOL.md §6.2 relies on seq never
@@ -17,6 +18,7 @@ import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Identity,
+  PairingLedger,
   SealcamError,
   acceptRosterUpdate,
   fromHex,
@@ -136,6 +138,17 @@ export class DeviceHome {
     const owner = publicIdentity(fromHex(o.signPublicKey, 32, 'owner signPublicKey'), fromHex(o.boxPublicKey, 32, 'owner boxPublicKey'));
     const bytes = new Uint8Array(rosterBytes);
     return { owner, roster: openRoster(bytes, owner.signPublicKey), rosterBytes: bytes };
+  }
+
+  /** Pairing codes this camera has used; each may pair only once (PROTOCOL.md §3.4). */
+  async ledger(): Promise<PairingLedger> {
+    const path = join(this.dir, 'pairings.json');
+    const text = await readFile(path, 'utf8').catch(() => null);
+    return new PairingLedger(text === null ? [] : parseJson<{ used: string[] }>(text, path).used);
+  }
+
+  async saveLedger(ledger: PairingLedger): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'pairings.json'), `${JSON.stringify({ v: 1, used: [...ledger.ids] })}\n`, 0o600);
   }
 
   /** Record the camera's own relay login (from the provisioning token at pairing). */

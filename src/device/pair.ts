@@ -4,10 +4,7 @@
  * expired or already-used code; trade the provisioning token for the camera's own relay login;
  * answer on the pairing topic; wait for the owner's signed roster; pin the owner.
  */
-import { readFile } from 'node:fs/promises';
-import mqtt from 'mqtt';
 import {
-  PairingLedger,
   SealcamError,
   assertOfferFresh,
   confirmationCode,
@@ -20,7 +17,7 @@ import {
   type PairingOffer,
 } from '../protocol/index.js';
 import { QrScanner, scanQrPng } from '../media/qr.js';
-import { writeFileAtomic } from '../media/atomic-file.js';
+import { connectMqtt } from '../media/mqtt.js';
 import type { CaptureSource } from '../media/source.js';
 import type { DeviceHome } from './home.js';
 
@@ -63,16 +60,11 @@ export interface DevicePairResult {
   account: string;
 }
 
-async function readLedger(home: DeviceHome): Promise<PairingLedger> {
-  const text = await readFile(`${home.dir}/pairings.json`, 'utf8').catch(() => null);
-  return new PairingLedger(text ? (JSON.parse(text) as { used: string[] }).used : []);
-}
-
 export async function pairAsCamera(home: DeviceHome, codeText: string, o: { timeoutMs?: number; now?: () => number } = {}): Promise<DevicePairResult> {
   const now = o.now ?? Date.now;
   const offer = decodeQrPayload(codeText);
   assertOfferFresh(offer, now());
-  const ledger = await readLedger(home);
+  const ledger = await home.ledger();
   ledger.check(offer);
   const res = await fetch(`${offer.relayUrl}/v1/provision`, {
     method: 'POST',
@@ -83,12 +75,9 @@ export async function pairAsCamera(home: DeviceHome, codeText: string, o: { time
   const login = (await res.json()) as { account: string; username: string; password: string; mqttUrl: string };
   await home.setRelay({ url: login.mqttUrl, account: login.account, username: login.username, password: login.password });
   const topic = pairingTopic(pairingId(offer.secret));
-  const client = mqtt.connect(login.mqttUrl, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 0 });
+  const client = await connectMqtt(login.mqttUrl, login);
   try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => client.subscribe(topic, { qos: 1 }, (e) => (e ? reject(e) : resolve())));
-      client.once('error', (e) => reject(new SealcamError('E_AUTH', `relay MQTT: ${e.message}`)));
-    });
+    await client.subscribeAsync(topic, { qos: 1 });
     const delivered = new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(() => reject(new SealcamError('E_PAIRING_EXPIRED', "no roster from the owner before the timeout")), o.timeoutMs ?? 60_000);
       client.on('message', (t, payload) => {
@@ -101,7 +90,7 @@ export async function pairAsCamera(home: DeviceHome, codeText: string, o: { time
     const rosterBytes = openRosterDelivery(await delivered, offer);
     await home.pinOwner(offer.owner, rosterBytes);
     ledger.record(offer);
-    await writeFileAtomic(`${home.dir}/pairings.json`, `${JSON.stringify({ v: 1, used: [...ledger.ids] })}\n`, 0o600);
+    await home.saveLedger(ledger);
     return { offer, code: confirmationCode(offer, home.identity.public), account: login.account };
   } finally {
     await client.endAsync();

@@ -4,7 +4,7 @@
  * sc/v1/<account>/<camera>/roster; the camera accepts only owner-signed, newer rosters and starts a
  * new epoch on each, so a revoked viewer cannot open anything sealed after it (PROTOCOL.md §4, §5).
  */
-import mqtt from 'mqtt';
+import { connectMqtt } from '../media/mqtt.js';
 import { SealcamError, cameraTopic, equalBytes, signRoster, toHex, type PublicIdentity } from '../protocol/index.js';
 import type { OwnerHome, PinnedCamera } from './home.js';
 
@@ -13,12 +13,8 @@ async function publishRoster(home: OwnerHome, cam: PinnedCamera, viewers: Public
   const info = (await (await fetch(`${login.httpUrl}/v1/info`)).json()) as { mqttUrl: string };
   const rosterVersion = cam.rosterVersion + 1;
   const roster = signRoster(home.identity, { cameraId: cam.camera.id, rosterVersion, issuedAt: Date.now(), viewers: [home.identity.public, ...viewers] });
-  const client = mqtt.connect(info.mqttUrl, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 0 });
+  const client = await connectMqtt(info.mqttUrl, login);
   try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', (e) => reject(new SealcamError('E_AUTH', `relay MQTT: ${e.message}`)));
-    });
     await client.publishAsync(cameraTopic(login.account, toHex(cam.camera.id), 'roster'), Buffer.from(roster), { qos: 1, retain: true });
   } finally {
     await client.endAsync();

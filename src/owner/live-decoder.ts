@@ -1,8 +1,8 @@
 /**
  * Live decoding in the owner's viewer: the CMAF chunk in each verified live chunk is split into
  * its samples and decoded with node-webcodecs as it arrives (latency mode), starting at the first
- * keyframe. `onFrame` gets each decoded frame's timestamp, which the caller maps back to the
- * capture time to measure glass to glass.
+ * keyframe. `onFrame` gets each decoded frame's timestamp and, when the caller passed one with the
+ * chunk, its capture time (ms), so glass to glass is measured frame by frame.
  */
 import { EncodedVideoChunk, VideoDecoder, type VideoFrame } from 'node-webcodecs';
 import { SealcamError } from '../protocol/errors.js';
@@ -12,21 +12,21 @@ export class LiveDecoder {
   private readonly decoder: VideoDecoder;
   private started = false;
   private failure: Error | null = null;
+  private readonly captureOf = new Map<number, number>();
   decoded = 0;
   skippedBeforeKey = 0;
 
-  get timescale(): number {
-    return this.init.timescale;
-  }
 
   constructor(
     private readonly init: InitInfo,
-    onFrame: (timestampUs: number) => void,
+    onFrame: (timestampUs: number, capturedMs: number | undefined) => void,
   ) {
     this.decoder = new VideoDecoder({
       output: (frame: VideoFrame) => {
         this.decoded++;
-        onFrame(frame.timestamp);
+        const captured = this.captureOf.get(frame.timestamp);
+        this.captureOf.delete(frame.timestamp);
+        onFrame(frame.timestamp, captured);
         frame.close();
       },
       error: (e: Error) => {
@@ -36,8 +36,8 @@ export class LiveDecoder {
     this.decoder.configure({ codec: init.codec, description: init.description, optimizeForLatency: true, hardwareAcceleration: 'prefer-software' } as never);
   }
 
-  /** Decode the samples of one verified live chunk (its plaintext payload). */
-  push(chunkPayload: Uint8Array): void {
+  /** Decode the samples of one verified live chunk (its plaintext payload), captured at `capturedMs`. */
+  push(chunkPayload: Uint8Array, capturedMs?: number): void {
     if (this.failure) throw new SealcamError('E_BITSTREAM', `live decode failed: ${this.failure.message}`);
     for (const s of parseChunk(chunkPayload, this.init.timescale)) {
       if (!this.started && !s.key) {
@@ -45,6 +45,7 @@ export class LiveDecoder {
         continue;
       }
       this.started = true;
+      if (capturedMs !== undefined) this.captureOf.set(s.timestampUs, capturedMs);
       this.decoder.decode(new EncodedVideoChunk({ type: s.key ? 'key' : 'delta', timestamp: s.timestampUs, duration: s.durationUs, data: s.data }));
     }
   }

@@ -4,7 +4,6 @@
  * the confirmation code, deliver the first signed roster. Any answer that does not verify aborts
  * the pairing (fail closed): a relay that swaps the answer gets nothing paired.
  */
-import mqtt from 'mqtt';
 import {
   SealcamError,
   createPairingOffer,
@@ -17,6 +16,7 @@ import {
   systemRandom,
   type PublicIdentity,
 } from '../protocol/index.js';
+import { connectMqtt } from '../media/mqtt.js';
 import type { OwnerHome } from './home.js';
 
 export interface OwnerPairOptions {
@@ -49,12 +49,9 @@ export async function pairAsOwner(o: OwnerPairOptions): Promise<OwnerPairResult>
   );
   const ledger = await o.home.ledger();
   const topic = pairingTopic(pairingId(offer.secret));
-  const client = mqtt.connect(info.mqttUrl, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 0 });
+  const client = await connectMqtt(info.mqttUrl, login);
   try {
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => client.subscribe(topic, { qos: 1 }, (e) => (e ? reject(e) : resolve())));
-      client.once('error', (e) => reject(new SealcamError('E_AUTH', `relay MQTT: ${e.message}`)));
-    });
+    await client.subscribeAsync(topic, { qos: 1 });
     await o.showCode(encodeQrPayload(offer));
     const answer = await new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(() => reject(new SealcamError('E_PAIRING_EXPIRED', 'no answer from a camera before the timeout')), o.timeoutMs ?? 5 * 60_000);

@@ -146,6 +146,12 @@ export class OpaqueStore {
   }
 
   private async applyRetention(now: number): Promise<void> {
+    // Runs for every stored segment, so it is cheap unless something is over budget. Each camera's
+    // list is in seq order, which is upload order but for late re-uploads: its first entry stands in
+    // for its oldest (a re-uploaded older seq waits for the age check until that entry is due).
+    const cutoff = now - this.retention.maxAgeMs;
+    const overAge = [...this.index.values()].some((list) => list.length > 0 && list[0]!.storedAt < cutoff);
+    if (this.totalBytes <= this.retention.maxBytes && !overAge) return;
     const all = [...this.index.values()].flat().sort((a, b) => a.storedAt - b.storedAt || a.seq - b.seq);
     for (const s of all) {
       if (this.totalBytes <= this.retention.maxBytes && now - s.storedAt <= this.retention.maxAgeMs) break;

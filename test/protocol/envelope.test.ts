@@ -9,7 +9,6 @@ import {
   concatBytes,
   openRoster,
   sha512,
-  signRoster,
 } from '../../src/protocol/index.js';
 import { codeOf } from '../helpers/codes.js';
 import { T0, bytesOf, household, pinned, seededRandom } from '../helpers/fixtures.js';

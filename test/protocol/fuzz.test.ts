@@ -9,7 +9,8 @@ import { T0, bytesOf, household } from '../helpers/fixtures.js';
 
 const h = household('fuzz', 1);
 const w = h.sealer.begin({ kind: 'media', captureTime: T0 });
-const live = [w.addChunk(bytesOf('chunk zero of the fuzz segment')), w.addChunk(bytesOf('chunk one'), { last: true })];
+w.addChunk(bytesOf('chunk zero of the fuzz segment'));
+w.addChunk(bytesOf('chunk one'), { last: true });
 const envelope = w.finish({ durationMs: 2000, final: true });
 const view = h.ownerViewer.cameras[0]!;
 

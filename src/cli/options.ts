@@ -1,0 +1,40 @@
+/** Argument parsers shared by the command groups: each refuses a bad value with a message that says what was expected. */
+import { InvalidArgumentError } from 'commander';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+/** A duration in seconds, > 0 and at most `max`. */
+export function seconds(max = Number.POSITIVE_INFINITY): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`expected a positive number of seconds${Number.isFinite(max) ? ` up to ${max}` : ''}`);
+    return n;
+  };
+}
+
+export function integerIn(min: number, max: number, expected = `an integer in ${min}..${max}`): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${expected}`);
+    return n;
+  };
+}
+
+export const port = integerIn(0, 65535, 'a port number (0 picks a free one)');
+
+/** An ISO date or ms since the Unix epoch. */
+export function time(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected an ISO date or ms since the Unix epoch');
+  return n;
+}
