@@ -1,6 +1,8 @@
 /**
  * `sealcam demo` — the seed story on the embedded default, in one command:
- *  1. the embedded relay starts with its `misroute` fault aimed at a stranger's account;
+ *  1. the embedded relay starts with its `misroute` fault aimed at a stranger's account (with
+ *     `--broker URL`, the relay attaches to that external broker instead — adding the demo's logins
+ *     through its dynamic-security admin when given `--broker-admin` — and misroutes by republishing);
  *  2. an owner account and a stranger account are created; the owner's viewer identity is made;
  *  3. a `sim` camera is paired with the owner through its lens: the owner's pairing code is
  *     rendered into the synthetic camera's 1080p frames (about 25 % of the height, with noise), the
@@ -32,6 +34,7 @@ import { MqttUploader } from '../device/uploader.js';
 import { startRelay } from '../relay/relay.js';
 import { decodeFrameCodes } from '../owner/decode.js';
 import { fetchHistory, listCameras } from '../owner/history.js';
+import { readBrokerAdmin } from '../relay/dynsec.js';
 
 const DEMO_MARKER = '.sealcam-demo';
 
@@ -54,12 +57,22 @@ export interface DemoReport {
   ownerMp4: string;
   latencyMs: { p50: number | null; p95: number | null; what: string; framesDecodedLive: number; chunkP50: number | null; chunkP95: number | null };
   pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number; msFromCodeInFramesToPaired: number };
-  notYetBuilt: string[];
+  broker: { url: string; kind: 'embedded' | 'external'; checksLogins: boolean };
 }
 
 const percentile = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : null);
 
-export async function runDemo(o: { seconds: number; out: string; log: (m: string) => void }): Promise<DemoReport> {
+export interface DemoOptions {
+  seconds: number;
+  out: string;
+  log: (m: string) => void;
+  /** an external broker's URL (default: the embedded relay) */
+  broker?: string;
+  /** its dynamic-security admin login (without it, the broker must accept any login) */
+  brokerAdmin?: { username: string; password: string } | null;
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const out = resolve(o.out);
   // Replace only a directory an earlier demo made (it carries a marker), never anything else.
   const existing = await readdir(out).catch(() => null);
@@ -70,9 +83,12 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
   await mkdir(out, { recursive: true });
   await writeFile(join(out, DEMO_MARKER), 'made by sealcam demo; the directory is replaced by the next demo run\n');
   const relayDataDir = join(out, 'relay');
-  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: 'stranger' } } });
-  o.log(`relay up: ${relay.mqttUrl}, ${relay.httpUrl} (fault: misroute to account "stranger")`);
+  const external = o.broker ? { broker: o.broker, brokerAdmin: o.brokerAdmin ?? null } : {};
+  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: 'stranger' } }, ...external, log: o.broker ? o.log : undefined });
+  o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : ''}, ${relay.httpUrl} (fault: misroute to account "stranger")`);
   try {
+    const checksLogins = o.broker ? await brokerChecksLogins(o.broker) : true;
+    if (!checksLogins) o.log(`WARNING: ${o.broker} accepts any login: every client on it can subscribe to every camera. Only the sealing keeps the video private there.`);
     const board = await loadBoard('sim');
     const ownerLogin = await relay.accounts.addAccount('home');
     const strangerLogin = await relay.accounts.addAccount('stranger');
@@ -175,6 +191,10 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
     });
     await uploader.flush(60_000);
     await uploader.close();
+    // An external broker acknowledges on receipt; the relay's store worker files a moment later.
+    const cam = home.identity.idHex;
+    const filed = () => relay.store.list('home', cam).length >= uploader.stats.envelopesUploaded && relay.store.list('stranger', cam).length >= uploader.stats.envelopesUploaded;
+    for (const until = Date.now() + 30_000; !filed() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     await ownerLive.endAsync();
     const liveDecoded = (decoder as LiveDecoder | null)?.decoded ?? 0;
     await (decoder as LiveDecoder | null)?.close();
@@ -222,7 +242,7 @@ export async function runDemo(o: { seconds: number; out: string; log: (m: string
         chunkP95: percentile(latencies, 0.95),
       },
       pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned, msFromCodeInFramesToPaired: pairMs },
-      notYetBuilt: ['the same story through an external broker (demo --broker); the browser viewer is sealcam view --live --web, not part of the demo'],
+      broker: { url: relay.mqttUrl, kind: o.broker ? 'external' : 'embedded', checksLogins },
     };
   } finally {
     await relay.close();
@@ -239,8 +259,16 @@ export function registerDemo(program: Command): void {
     .option('--seconds <n>', 'seconds of video to stream', seconds(3600), 10)
     .option('--out <dir>', 'output directory: owner.mp4, the relay data, the camera home (an earlier demo directory is replaced; any other non-empty directory is refused)', 'sealcam-demo')
     .option('--report <file>', 'also write the summary as JSON')
-    .action(async (opts: { seconds: number; out: string; report?: string }) => {
-      const report = await runDemo({ ...opts, log: (m) => process.stderr.write(`${m}\n`) });
+    .option(
+      '--broker <url>',
+      'run the story through this external broker (e.g. a Mosquitto you started) instead of the embedded one; the relay attaches its store and misroutes by republishing. The broker must accept the demo\'s new logins: give --broker-admin, or use a broker that accepts any login (mosquitto -p PORT)',
+    )
+    .option('--broker-admin <file>', "the broker's dynamic-security admin login, as relay mosquitto-config --dynamic-security keeps it (<data>/broker-admin.json); the demo adds its logins and rules through it")
+    .action(async (opts: { seconds: number; out: string; report?: string; broker?: string; brokerAdmin?: string }) => {
+      if (opts.brokerAdmin && !opts.broker) throw new SealcamError('E_BAD_ARGUMENT', '--broker-admin needs --broker');
+      const brokerAdmin = opts.brokerAdmin ? await readBrokerAdmin(resolve(opts.brokerAdmin)) : null;
+      if (opts.brokerAdmin && !brokerAdmin) throw new SealcamError('E_CONFIG', `${opts.brokerAdmin}: no such file`);
+      const report = await runDemo({ seconds: opts.seconds, out: opts.out, ...(opts.broker ? { broker: opts.broker, brokerAdmin } : {}), log: (m) => process.stderr.write(`${m}\n`) });
       const f = (n: number | null) => (n === null ? 'n/a' : `${Math.round(n)} ms`);
       process.stdout.write(
         [
@@ -250,12 +278,23 @@ export function registerDemo(program: Command): void {
           `  owner      ${report.framesDecodedByOwner} frames decoded from ${report.ownerMp4}; ${report.ownerSegmentsRejected} segments rejected, ${report.ownerGaps} gaps`,
           `             live: ${report.latencyMs.framesDecodedLive} frames decoded as they arrived; glass to glass p50 ${f(report.latencyMs.p50)}, p95 ${f(report.latencyMs.p95)} (capture → decoded frame in the owner's Node viewer; to the decrypted chunk: p50 ${f(report.latencyMs.chunkP50)}, p95 ${f(report.latencyMs.chunkP95)})`,
           `  stranger   misrouted: ${report.strangerSegmentsReceived} segments and ${report.strangerLiveChunksReceived} live chunks received; rejected ${report.strangerSegmentsRejected} + ${report.strangerLiveChunksRejected} (${report.strangerRejectionCodes.join(', ') || 'none'}); ${report.strangerFramesDecoded} frames decoded`,
-          `  relay      ${report.relayDataDir} (ciphertext only)`,
-          `  not built  ${report.notYetBuilt.join('; ')}`,
+          `  relay      ${report.relayDataDir} (ciphertext only); broker ${report.broker.url} (${report.broker.kind}${report.broker.checksLogins ? '' : ', accepts any login'})`,
+          `  play       ffplay ${report.ownerMp4}   (or open it in a browser or VLC)`,
           '',
         ].join('\n'),
       );
       if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
-      if (report.strangerFramesDecoded !== 0 || report.framesDecodedByOwner === 0 || report.pairing.confirmationCodeCamera !== report.pairing.confirmationCodeOwner) process.exitCode = 1;
+      if (report.strangerFramesDecoded !== 0 || report.strangerSegmentsReceived === 0 || report.framesDecodedByOwner === 0 || report.pairing.confirmationCodeCamera !== report.pairing.confirmationCodeOwner) process.exitCode = 1;
     });
+}
+
+/** Does the broker refuse a login it cannot know? (An open broker accepts anything.) */
+async function brokerChecksLogins(url: string): Promise<boolean> {
+  try {
+    const c = await connectMqtt(url, { username: `sealcam-probe-${process.pid}`, password: systemRandom(16).join('') });
+    await c.endAsync();
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -4,8 +4,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { port } from './options.js';
 import { AccountStore } from '../relay/accounts.js';
 import { writeMosquittoConfig } from '../relay/mosquitto.js';
-import { STORE_CREDENTIALS_FILE, startRelay } from '../relay/relay.js';
-import { writeFileAtomic } from '../media/atomic-file.js';
+import { ensureStoreLogin, startRelay } from '../relay/relay.js';
+import { BROKER_ADMIN_FILE, BrokerAdmin, brokerAdminFor, findDynsecPlugin, readBrokerAdmin } from '../relay/dynsec.js';
 import { SealcamError } from '../protocol/errors.js';
 
 
@@ -24,8 +24,11 @@ export function registerRelay(program: Command): void {
     .option('--port <n>', 'MQTT over TCP', port, 1883)
     .option('--ws-port <n>', 'MQTT over plain WebSocket (for browser viewers; put TLS in front in production)', port, 9001)
     .option('--http-port <n>', 'history and provisioning HTTP API', port, 8080)
-    .option('--broker <url>', 'attach the store to this external broker (e.g. mqtt://127.0.0.1:1884) instead of embedding aedes; needs relay mosquitto-config first')
-    .option('--fault <fault>', 'TEST ONLY: misroute (deliver every camera topic to the other accounts too) or misroute:ACCOUNT', fault)
+    .option(
+      '--broker <url>',
+      'attach the store to this external broker (e.g. mqtt://127.0.0.1:1884) instead of embedding aedes; it must know the logins (relay mosquitto-config), and with --dynamic-security there the relay adds new ones (cameras provisioned later) itself',
+    )
+    .option('--fault <fault>', 'TEST ONLY: misroute (deliver every camera topic to the other accounts too) or misroute:ACCOUNT; with --broker the relay republishes the traffic itself', fault)
     .option('--retention-days <n>', 'drop segments older than this', Number, 30)
     .option('--retention-bytes <n>', 'keep the store under this many bytes', Number, 10 * 1024 ** 3)
     .action(async (opts: { data?: string; host: string; port: number; wsPort: number; httpPort: number; broker?: string; fault?: { misroute: { toAccount?: string } }; retentionDays: number; retentionBytes: number }) => {
@@ -59,8 +62,13 @@ export function registerRelay(program: Command): void {
     .requiredOption('--data <dir>', 'relay data directory')
     .option('--json', 'print as JSON')
     .action(async (name: string, opts: { data: string; json?: boolean }) => {
-      const store = await AccountStore.open(resolve(opts.data));
-      const creds = await store.addAccount(name);
+      const dataDir = resolve(opts.data);
+      const store = await AccountStore.open(dataDir);
+      // A relay on a dynamic-security broker: the broker must learn the login too.
+      const login = await readBrokerAdmin(resolve(dataDir, BROKER_ADMIN_FILE));
+      const admin = login ? await BrokerAdmin.connect(login.url, login) : null;
+      if (admin) store.mirror = (l) => admin.putLogin(l);
+      const creds = await store.addAccount(name).finally(() => admin?.close());
       process.stdout.write(opts.json ? `${JSON.stringify(creds)}\n` : `account ${creds.account}\n  username ${creds.username}\n  password ${creds.password}\n(the password is not stored and cannot be shown again)\n`);
     });
   account
@@ -77,23 +85,31 @@ export function registerRelay(program: Command): void {
 
   relay
     .command('mosquitto-config')
-    .description('write passwd, acl and mosquitto.conf for Mosquitto 2 with the same logins and topic rules, plus the store login the relay uses with --broker')
+    .description(
+      'write mosquitto.conf for Mosquitto 2 with the same logins and topic rules (a static passwd + acl, or with --dynamic-security the plugin that lets the relay add logins while the broker runs), plus the store login the relay uses with --broker',
+    )
     .requiredOption('--data <dir>', 'relay data directory')
-    .requiredOption('--out <dir>', 'where to write passwd, acl and mosquitto.conf')
+    .requiredOption('--out <dir>', 'where to write mosquitto.conf and its files')
     .option('--host <addr>', 'listener address for mosquitto.conf', '127.0.0.1')
     .option('--port <n>', 'listener port for mosquitto.conf', port, 1884)
     .option('--run-as <user>', "user for mosquitto.conf's `user` line (Mosquitto started as root otherwise drops to `mosquitto`, which cannot read the 0600 files unless you chown them)")
-    .action(async (opts: { data: string; out: string; host: string; port: number; runAs?: string }) => {
+    .option('--dynamic-security', "use Mosquitto's dynamic-security plugin: the relay (--broker) adds each new login, e.g. a camera's at provisioning, without a restart; its admin login is kept in <data>/broker-admin.json")
+    .option('--plugin <path>', 'mosquitto_dynamic_security.so (default: looked for in the usual library directories)')
+    .action(async (opts: { data: string; out: string; host: string; port: number; runAs?: string; dynamicSecurity?: boolean; plugin?: string }) => {
       const dataDir = resolve(opts.data);
       const store = await AccountStore.open(dataDir);
-      let storeUser = store.users.find((u) => u.role === 'store');
-      if (!storeUser) {
-        const creds = await store.addUser('', 'store', 'sealcam-store');
-        await writeFileAtomic(resolve(dataDir, STORE_CREDENTIALS_FILE), `${JSON.stringify({ username: creds.username, password: creds.password })}\n`, 0o600);
-        storeUser = store.users.find((u) => u.role === 'store');
+      await ensureStoreLogin(store, dataDir);
+      const url = `mqtt://${opts.host}:${opts.port}`;
+      let dynamicSecurity;
+      if (opts.dynamicSecurity) {
+        const plugin = opts.plugin ?? (await findDynsecPlugin());
+        if (!plugin) throw new SealcamError('E_CONFIG', 'mosquitto_dynamic_security.so not found; give its path with --plugin');
+        dynamicSecurity = { plugin, admin: await brokerAdminFor(dataDir, url) };
       }
-      if (!storeUser) throw new SealcamError('E_STORE', 'could not create the store login');
-      const files = await writeMosquittoConfig(store, resolve(opts.out), { host: opts.host, port: opts.port, ...(opts.runAs ? { runAs: opts.runAs } : {}) });
-      process.stdout.write(`wrote ${files.confPath}\n      ${files.passwdPath}\n      ${files.aclPath}\nrun: mosquitto -c ${files.confPath}\nthen: sealcam relay --data ${opts.data} --broker mqtt://${opts.host}:${opts.port}\n`);
+      const files = await writeMosquittoConfig(store, resolve(opts.out), { host: opts.host, port: opts.port, ...(opts.runAs ? { runAs: opts.runAs } : {}), ...(dynamicSecurity ? { dynamicSecurity } : {}) });
+      process.stdout.write(
+        `wrote ${files.confPath}\n${files.files.map((f) => `      ${f}\n`).join('')}run: mosquitto -c ${files.confPath}\nthen: sealcam relay --data ${opts.data} --broker ${url}\n` +
+          (dynamicSecurity ? `(the broker's admin login is in ${resolve(dataDir, BROKER_ADMIN_FILE)}; sealcam demo --broker ${url} --broker-admin ${resolve(dataDir, BROKER_ADMIN_FILE)} runs the demo through it)\n` : ''),
+      );
     });
 }

@@ -52,10 +52,15 @@ export interface IssuedCredentials {
   cameraId?: string;
 }
 
-const newPassword = () => randomBytes(24).toString('base64url');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export class AccountStore {
+  /**
+   * Called with each new login (and its password, which exists only now) before it is saved, so a
+   * broker that checks logins itself can be told first (dynsec.ts). If it fails, nothing is saved.
+   */
+  mirror: ((login: IssuedCredentials) => Promise<void>) | null = null;
+
   private constructor(
     private readonly path: string,
     private data: AccountsFile,
@@ -106,9 +111,12 @@ export class AccountStore {
     if (this.data.users[username]) throw new SealcamError('E_BAD_ARGUMENT', `user ${username} already exists`);
     if (role === 'camera' && !(cameraId && /^[0-9a-f]{32}$/.test(cameraId))) throw new SealcamError('E_BAD_ARGUMENT', 'a camera login needs the 32-hex camera id');
     const password = newPassword();
-    this.data.users[username] = { account, role, ...(cameraId ? { cameraId } : {}), ...(await hashPassword(password)) };
+    const issued: IssuedCredentials = { account, username, password, role, ...(cameraId ? { cameraId } : {}) };
+    const hashes = await hashPassword(password);
+    await this.mirror?.(issued);
+    this.data.users[username] = { account, role, ...(cameraId ? { cameraId } : {}), ...hashes };
     await this.save();
-    return { account, username, password, role, ...(cameraId ? { cameraId } : {}) };
+    return issued;
   }
 
   /** Check a login; returns who it is, or null. Constant-time compare; unknown users cost the same. */
@@ -171,13 +179,21 @@ function parseAccounts(text: string, path: string): AccountsFile {
   return data;
 }
 
+/** Mosquitto's `$7$<iterations>$<salt b64>$<hash b64>` (PBKDF2-SHA512, 12-byte salt, 64-byte hash). */
+export async function mosquittoHash(password: string): Promise<string> {
+  const salt = randomBytes(12);
+  const hash = await pbkdf2Async(password, salt, MOSQUITTO_ITERATIONS, 64, 'sha512');
+  return `$7$${MOSQUITTO_ITERATIONS}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** A new random password (24 bytes from the CSPRNG, base64url). */
+export const newPassword = (): string => randomBytes(24).toString('base64url');
+
 async function hashPassword(password: string): Promise<Pick<StoredUser, 'scrypt' | 'mosquitto'>> {
   const salt = randomBytes(16);
   const hash = await scryptAsync(password, salt, 32, SCRYPT);
-  const mSalt = randomBytes(12);
-  const mHash = await pbkdf2Async(password, mSalt, MOSQUITTO_ITERATIONS, 64, 'sha512');
   return {
     scrypt: { salt: salt.toString('hex'), hash: hash.toString('hex'), N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p },
-    mosquitto: `$7$${MOSQUITTO_ITERATIONS}$${mSalt.toString('base64')}$${mHash.toString('base64')}`,
+    mosquitto: await mosquittoHash(password),
   };
 }

@@ -94,3 +94,25 @@ export function storedTopic(topic: string): { account: string; camera: string; c
 export function cameraTopicOf(topic: string): { account: string; camera: string; channel: string } | null {
   return cameraTopicParts(levels(topic));
 }
+
+/** One Mosquitto topic rule: `read` is subscribe + receive, `write` is publish. */
+export interface BrokerRule {
+  access: 'read' | 'write' | 'readwrite';
+  topic: string;
+}
+
+/** What a login may do on an external broker: the rules of acl.ts in Mosquitto's pattern terms. */
+export function brokerRules(u: { role: Role; account: string; cameraId?: string }): BrokerRule[] {
+  const r = (access: BrokerRule['access'], topic: string): BrokerRule => ({ access, topic });
+  if (u.role === 'camera') {
+    const base = `sc/v1/${u.account}/${u.cameraId}`;
+    return [
+      ...['seg', 'live', 'keys', 'status'].map((ch) => r('write', `${base}/${ch}`)),
+      ...['roster', 'ota'].map((ch) => r('read', `${base}/${ch}`)),
+      r('readwrite', 'sc/v1/pair/+'),
+      r('read', 'sc/v1/fw/#'),
+    ];
+  }
+  if (u.role === 'viewer') return [r('read', `sc/v1/${u.account}/#`), r('write', `sc/v1/${u.account}/+/roster`), r('readwrite', 'sc/v1/pair/+'), r('read', 'sc/v1/fw/#')];
+  return [r('read', 'sc/v1/+/+/seg'), r('read', 'sc/v1/+/+/keys')];
+}

@@ -16,11 +16,7 @@ import { SealcamError } from '../protocol/errors.js';
 import { cameraTopicOf, mayPublish, maySubscribe, storedTopic, type Principal } from './acl.js';
 import type { AccountStore } from './accounts.js';
 import type { Ingest } from './ingest.js';
-
-export interface MisrouteFault {
-  /** deliver to this account only; default: every other account */
-  toAccount?: string;
-}
+import { misrouteTargets, type MisrouteFault } from './misroute.js';
 
 export interface BrokerOptions {
   accounts: AccountStore;
@@ -99,9 +95,7 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
       if (!client) return; // not the broker's own copies
       const t = cameraTopicOf(packet.topic);
       if (!t) return;
-      const targets = fault.toAccount ? [fault.toAccount] : o.accounts.accountNames;
-      for (const account of targets) {
-        if (account === t.account) continue;
+      for (const account of misrouteTargets(fault, o.accounts, t.account)) {
         const topic = `sc/v1/${account}/${t.camera}/${t.channel}`;
         stats.misrouted++;
         aedes.publish({ cmd: 'publish', topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, dup: false }, () => undefined);

@@ -8,8 +8,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealcamError } from '../protocol/errors.js';
+import { writeFileAtomic } from '../media/atomic-file.js';
 import { AccountStore } from './accounts.js';
-import { startBroker, type MisrouteFault, type RunningBroker } from './broker.js';
+import { startBroker, type RunningBroker } from './broker.js';
+import { BROKER_ADMIN_FILE, BrokerAdmin, readBrokerAdmin } from './dynsec.js';
+import { MISROUTE_ROLE, misrouteAcls, startMisrouter, type MisrouteFault, type Misrouter } from './misroute.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import { Ingest } from './ingest.js';
 import { OpaqueStore, type RetentionPolicy } from './store.js';
@@ -25,6 +28,12 @@ export interface RelayOptions {
   fault?: { misroute?: MisrouteFault };
   /** attach to this external broker instead of embedding one */
   broker?: string;
+  /**
+   * the external broker's dynamic-security admin login, through which every login the relay makes
+   * is added to the broker (default: <data>/broker-admin.json if present; null: none, the broker
+   * must already know the logins or accept any)
+   */
+  brokerAdmin?: { username: string; password: string } | null;
   log?: (msg: string) => void;
 }
 
@@ -34,6 +43,10 @@ export interface Relay {
   ingest: Ingest;
   broker: RunningBroker | null;
   worker: StoreWorker | null;
+  /** with an external dynamic-security broker: the relay's admin session on it */
+  admin: BrokerAdmin | null;
+  /** with an external broker and the misroute fault */
+  misrouter: Misrouter | null;
   http: HttpApi;
   /** mqtt://host:port of the embedded broker, or the external one */
   mqttUrl: string;
@@ -52,14 +65,39 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   const ingest = new Ingest(store, log);
   let broker: RunningBroker | null = null;
   let worker: StoreWorker | null = null;
+  let admin: BrokerAdmin | null = null;
+  let misrouter: Misrouter | null = null;
   let mqttUrl: string;
   if (o.broker) {
-    if (o.fault?.misroute) throw new SealcamError('E_CONFIG', '--fault misroute needs the embedded broker');
-    const text = await readFile(join(o.dataDir, STORE_CREDENTIALS_FILE), 'utf8').catch(() => null);
-    if (!text) throw new SealcamError('E_CONFIG', `no ${STORE_CREDENTIALS_FILE} in ${o.dataDir}: run sealcam relay mosquitto-config first`);
-    const creds = JSON.parse(text) as { username: string; password: string };
-    worker = await startStoreWorker({ url: o.broker, username: creds.username, password: creds.password, ingest, log });
-    mqttUrl = o.broker;
+    const url = o.broker;
+    const adminLogin = o.brokerAdmin !== undefined ? o.brokerAdmin : await readBrokerAdmin(join(o.dataDir, BROKER_ADMIN_FILE));
+    try {
+      if (adminLogin) {
+        const a = (admin = await BrokerAdmin.connect(url, adminLogin));
+        accounts.mirror = (login) => a.putLogin(login);
+        log(`logins are added to ${url} through its dynamic-security plugin`);
+      }
+      const storeLogin = await ensureStoreLogin(accounts, o.dataDir);
+      // Roles first: Mosquitto disconnects a client whose roles change.
+      if (o.fault?.misroute) await admin?.grant(storeLogin.username, MISROUTE_ROLE, misrouteAcls(o.fault.misroute));
+      else await admin?.revoke(MISROUTE_ROLE); // left over from a run with the fault
+      worker = await startStoreWorker({ url, ...storeLogin, ingest, log }).catch((e: unknown) => {
+        if (SealcamError.is(e) && /not authori[sz]ed|bad user/i.test(e.message)) {
+          throw new SealcamError(
+            'E_BROKER',
+            `${url} refused the relay's store login (${e.message.replace(/^E_[A-Z_]+: /, '')}). The broker must know the relay's logins: give the relay its dynamic-security admin (<data>/broker-admin.json, or demo --broker-admin FILE), or write its config again with sealcam relay mosquitto-config and reload it`,
+          );
+        }
+        throw e;
+      });
+      if (o.fault?.misroute) misrouter = await startMisrouter({ url, login: storeLogin, accounts, fault: o.fault.misroute, log });
+    } catch (e) {
+      await misrouter?.close();
+      await worker?.close();
+      await admin?.close();
+      throw e;
+    }
+    mqttUrl = url;
   } else {
     broker = await startBroker({ accounts, ingest, host, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.wsPort !== undefined ? { wsPort: o.wsPort } : {}), ...(o.fault ? { fault: o.fault } : {}), log });
     mqttUrl = `mqtt://${host}:${broker.port}`;
@@ -72,14 +110,33 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     ingest,
     broker,
     worker,
+    admin,
+    misrouter,
     http,
     mqttUrl,
     wsUrl,
     httpUrl: `http://${host}:${http.port}`,
     close: async () => {
+      await misrouter?.close();
       await worker?.close();
+      if (misrouter) await admin?.revoke(MISROUTE_ROLE);
+      await admin?.close();
       await broker?.close();
       await http.close();
     },
   };
+}
+
+/** The relay's own `store` login for an external broker: made once, kept in <data>/store-credentials.json (0600). */
+export async function ensureStoreLogin(accounts: AccountStore, dataDir: string): Promise<{ username: string; password: string }> {
+  const path = join(dataDir, STORE_CREDENTIALS_FILE);
+  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+  if (text !== null) {
+    const c = JSON.parse(text) as { username?: unknown; password?: unknown };
+    if (typeof c.username !== 'string' || typeof c.password !== 'string') throw new SealcamError('E_CONFIG', `${path} is damaged`);
+    return { username: c.username, password: c.password };
+  }
+  const creds = await accounts.addUser('', 'store', 'sealcam-store');
+  await writeFileAtomic(path, `${JSON.stringify({ username: creds.username, password: creds.password })}\n`, 0o600);
+  return { username: creds.username, password: creds.password };
 }

@@ -4,10 +4,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { startRelay, STORE_CREDENTIALS_FILE, type Relay, type RelayOptions } from '../../src/relay/relay.js';
+import { ensureStoreLogin, startRelay, type Relay, type RelayOptions } from '../../src/relay/relay.js';
+import { brokerAdminFor, findDynsecPlugin } from '../../src/relay/dynsec.js';
 import { AccountStore } from '../../src/relay/accounts.js';
 import { writeMosquittoConfig } from '../../src/relay/mosquitto.js';
-import { writeFileAtomic } from '../../src/media/atomic-file.js';
 import type { DeviceHome } from '../../src/device/home.js';
 
 export async function freePort(): Promise<number> {
@@ -35,15 +35,21 @@ export async function addAccount(relay: Relay, name: string) {
 }
 
 /** The provisioning flow over the HTTP API: the owner asks for a token, the camera redeems it. */
-export async function provisionCamera(relay: Relay, viewer: { account: string; username: string; password: string }, home: DeviceHome, mqttUrl = relay.mqttUrl): Promise<void> {
+export async function provisionLogin(relay: Relay, viewer: { account: string; username: string; password: string }, cameraIdHex: string): Promise<{ account: string; username: string; password: string }> {
   const auth = `Basic ${Buffer.from(`${viewer.username}:${viewer.password}`).toString('base64')}`;
   const t = await fetch(`${relay.httpUrl}/v1/accounts/${viewer.account}/provisioning-tokens`, { method: 'POST', headers: { authorization: auth } });
   if (!t.ok) throw new Error(`token: ${t.status} ${await t.text()}`);
   const { token } = (await t.json()) as { token: string };
-  const r = await fetch(`${relay.httpUrl}/v1/provision`, { method: 'POST', body: JSON.stringify({ token, cameraId: home.identity.idHex }), headers: { 'content-type': 'application/json' } });
+  const r = await fetch(`${relay.httpUrl}/v1/provision`, { method: 'POST', body: JSON.stringify({ token, cameraId: cameraIdHex }), headers: { 'content-type': 'application/json' } });
   if (!r.ok) throw new Error(`provision: ${r.status} ${await r.text()}`);
-  const creds = (await r.json()) as { account: string; username: string; password: string };
-  await home.setRelay({ url: mqttUrl, account: creds.account, username: creds.username, password: creds.password });
+  const { account, username, password } = (await r.json()) as { account: string; username: string; password: string };
+  return { account, username, password };
+}
+
+/** provisionLogin for a camera home, which then keeps the login. */
+export async function provisionCamera(relay: Relay, viewer: { account: string; username: string; password: string }, home: DeviceHome, mqttUrl = relay.mqttUrl): Promise<void> {
+  const creds = await provisionLogin(relay, viewer, home.identity.idHex);
+  await home.setRelay({ url: mqttUrl, ...creds });
 }
 
 export function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
@@ -74,14 +80,17 @@ export interface TestMosquitto {
 }
 
 /** Our own mosquitto on a free port with a config generated from the relay's accounts. Stops only that process. */
-export async function startMosquitto(dataDir: string, bin = 'mosquitto'): Promise<TestMosquitto> {
+export async function startMosquitto(dataDir: string, bin = 'mosquitto', o: { dynamicSecurity?: boolean } = {}): Promise<TestMosquitto> {
   const accounts = await AccountStore.open(dataDir);
-  if (!accounts.users.some((u) => u.role === 'store')) {
-    const creds = await accounts.addUser('', 'store', 'sealcam-store');
-    await writeFileAtomic(join(dataDir, STORE_CREDENTIALS_FILE), JSON.stringify({ username: creds.username, password: creds.password }), 0o600);
-  }
+  await ensureStoreLogin(accounts, dataDir);
   const port = await freePort();
-  const { confPath } = await writeMosquittoConfig(accounts, join(dataDir, 'mosquitto'), { host: '127.0.0.1', port, runAs: userInfo().username });
+  let dynamicSecurity;
+  if (o.dynamicSecurity) {
+    const plugin = await findDynsecPlugin();
+    if (!plugin) throw new Error('mosquitto_dynamic_security.so not found');
+    dynamicSecurity = { plugin, admin: await brokerAdminFor(dataDir, `mqtt://127.0.0.1:${port}`) };
+  }
+  const { confPath } = await writeMosquittoConfig(accounts, join(dataDir, 'mosquitto'), { host: '127.0.0.1', port, runAs: userInfo().username, ...(dynamicSecurity ? { dynamicSecurity } : {}) });
   const m: TestMosquitto = {
     url: `mqtt://127.0.0.1:${port}`,
     port,

@@ -1,0 +1,121 @@
+/**
+ * The relay on a real Mosquitto with the dynamic-security plugin: logins the relay makes while the
+ * broker runs (accounts, a camera's login at provisioning, a re-paired camera's new login, one made
+ * by `sealcam relay account add` in another process) are accepted at once, and the broker enforces
+ * the topic rules of acl.ts for them. The misroute fault on an external broker is a republish by the
+ * relay; the demo test (test/cli/demo.test.ts) runs the whole story through it.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { MqttClient } from 'mqtt';
+import { splitForTransport, toHex } from '../../src/protocol/index.js';
+import { connectMqtt } from '../../src/media/mqtt.js';
+import { startRelay } from '../../src/relay/relay.js';
+import { findDynsecPlugin } from '../../src/relay/dynsec.js';
+import { household, T0, bytesOf } from '../helpers/fixtures.js';
+import { provisionLogin, startMosquitto, tempDir } from '../helpers/relay.js';
+import { findTool, requireTool } from '../helpers/tools.js';
+import { until } from './uploader-contract.js';
+
+const mosquittoBin = findTool('mosquitto');
+const BIN = new URL('../../bin/sealcam.js', import.meta.url).pathname;
+
+/** The QoS the broker grants for `filter` (128: refused). mqtt.js rejects a refused SUBACK. */
+async function granted(client: MqttClient, filter: string): Promise<number> {
+  try {
+    return (await client.subscribeAsync(filter, { qos: 1 }))[0]!.qos;
+  } catch (e) {
+    const g = (e as { packet?: { granted?: number[] } }).packet?.granted?.[0];
+    if (g === undefined) throw e;
+    return g;
+  }
+}
+
+/** Everything `client` receives, by topic. */
+function inbox(client: MqttClient): { topic: string; payload: Buffer }[] {
+  const got: { topic: string; payload: Buffer }[] = [];
+  client.on('message', (topic, payload) => got.push({ topic, payload }));
+  return got;
+}
+
+test('dynamic-security Mosquitto: logins made while it runs work at once, and it refuses what acl.ts refuses', async (t) => {
+  if (!requireTool(t, 'mosquitto with mosquitto_dynamic_security.so (Debian mosquitto)', mosquittoBin !== null && (await findDynsecPlugin()) !== null)) return;
+  const dir = await tempDir('dynsec');
+  const dataDir = join(dir, 'relay');
+  const mosquitto = await startMosquitto(dataDir, mosquittoBin!, { dynamicSecurity: true });
+  const relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
+  const clients: MqttClient[] = [];
+  const connect = async (login: { username: string; password: string }) => {
+    const c = await connectMqtt(mosquitto.url, login);
+    clients.push(c);
+    return c;
+  };
+  try {
+    t.truthy(relay.admin, 'the relay found its admin login in the data directory');
+    // Accounts and a camera, all after the broker started.
+    const home = await relay.accounts.addAccount('home');
+    const stranger = await relay.accounts.addAccount('stranger');
+    const h = household('dynsec');
+    const cam = toHex(h.camera.id);
+    const first = await provisionLogin(relay, home, cam);
+
+    const owner = await connect(home);
+    const ownerInbox = inbox(owner);
+    t.not(await granted(owner, `sc/v1/home/#`), 128);
+    const nosy = await connect(stranger);
+    const nosyInbox = inbox(nosy);
+    for (const filter of ['sc/v1/home/#', `sc/v1/home/${cam}/live`, '#', 'sc/v1/+/+/seg', '$CONTROL/dynamic-security/#']) {
+      t.is(await granted(nosy, filter), 128, `stranger subscribing to ${filter}`);
+    }
+    t.not(await granted(nosy, 'sc/v1/stranger/#'), 128);
+
+    // The camera's new login publishes its sealed segment; the owner gets it, the store files it.
+    const camera = await connect(first);
+    const envelope = h.sealer.seal({ kind: 'init', captureTime: T0, durationMs: 0, payload: bytesOf('init') });
+    await camera.publishAsync(`sc/v1/home/${cam}/keys`, Buffer.from(h.announcement), { qos: 1 });
+    for (const piece of splitForTransport(envelope, 64)) await camera.publishAsync(`sc/v1/home/${cam}/seg`, Buffer.from(piece), { qos: 1 });
+    // Outside its own topics the broker drops its messages (MQTT 3.1.1 has no refusal for a publish).
+    await camera.publishAsync(`sc/v1/stranger/${cam}/live`, Buffer.from('misdirected'), { qos: 1 });
+    await camera.publishAsync(`sc/v1/home/${'0'.repeat(32)}/live`, Buffer.from('impersonating'), { qos: 1 });
+    await camera.publishAsync(`sc/v1/home/${cam}/live`, Buffer.from('last'), { qos: 1 });
+    await until(() => relay.store.list('home', cam).length === 1 && ownerInbox.some((m) => m.payload.toString() === 'last'), 10_000, 'the segment to be filed');
+    t.deepEqual(await relay.store.readSegment('home', cam, 0), envelope);
+    t.false(ownerInbox.some((m) => m.payload.toString() === 'impersonating'));
+    t.is(nosyInbox.length, 0, 'the stranger received nothing');
+
+    // Re-paired after a reset: the camera's new login replaces the old one in the broker.
+    const second = await provisionLogin(relay, home, cam);
+    t.not(second.password, first.password);
+    await t.throwsAsync(connectMqtt(mosquitto.url, first), { message: /E_AUTH: .*Not authorized/ });
+    await connect(second);
+
+    // A login made by another process (`relay account add`) reaches the broker too.
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'relay', 'account', 'add', 'garage', '--data', dataDir, '--json'], { encoding: 'utf8' });
+    const garage = JSON.parse(stdout) as { username: string; password: string };
+    const g = await connect(garage);
+    t.not(await granted(g, 'sc/v1/garage/#'), 128);
+    t.is(await granted(g, 'sc/v1/home/#'), 128);
+    // Unknown logins, and known ones with a wrong password, are refused.
+    await t.throwsAsync(connectMqtt(mosquitto.url, { username: 'home-owner', password: 'guess' }), { message: /Not authorized/ });
+    await t.throwsAsync(connectMqtt(mosquitto.url, { username: 'nobody', password: 'guess' }), { message: /Not authorized/ });
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+    await relay.close();
+    await mosquitto.stop();
+  }
+});
+
+test('relay --broker names the fix when the broker does not know its logins', async (t) => {
+  if (!requireTool(t, 'mosquitto (Debian mosquitto)', mosquittoBin !== null)) return;
+  const dir = await tempDir('dynsec-unknown');
+  // A broker configured from one data directory; a relay with another one (and no admin login).
+  const mosquitto = await startMosquitto(join(dir, 'a'), mosquittoBin!);
+  try {
+    const e = await t.throwsAsync(startRelay({ dataDir: join(dir, 'b'), httpPort: 0, broker: mosquitto.url }));
+    t.regex(e!.message, /^E_BROKER: .* refused the relay's store login .*broker-admin/);
+  } finally {
+    await mosquitto.stop();
+  }
+});
