@@ -22,8 +22,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { CameraEpochs, Identity, SegmentSealer, openRoster, signRoster, splitForTransport, systemRandom } from '../src/protocol/index.js';
 import { AccountStore } from '../src/relay/accounts.js';
 import { writeMosquittoConfig } from '../src/relay/mosquitto.js';
-import { STORE_CREDENTIALS_FILE } from '../src/relay/relay.js';
-import { writeFileAtomic } from '../src/media/atomic-file.js';
+import { ensureStoreLogin } from '../src/relay/relay.js';
 import { freePort, waitForPort } from '../test/helpers/relay.js';
 import { findTool } from '../test/helpers/tools.js';
 
@@ -158,8 +157,7 @@ async function prepare(dataDir: string, maxCameras: number) {
     const creds = await accounts.redeemProvisioningToken(token, camera.idHex);
     cameras.push({ cameraId: camera.idHex, username: creds.username, password: creds.password, stamp: envelopeTemplate(camera, owner) });
   }
-  const store = await accounts.addUser('', 'store', 'sealcam-store');
-  await writeFileAtomic(join(dataDir, STORE_CREDENTIALS_FILE), JSON.stringify({ username: store.username, password: store.password }), 0o600);
+  await ensureStoreLogin(accounts, dataDir);
   return { accounts, viewer, cameras };
 }
 

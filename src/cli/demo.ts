@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { seconds } from './options.js';
 import { connectMqtt } from '../media/mqtt.js';
-import { Identity, Reassembler, SealcamError, Viewer, accountWildcard, publicIdentity, systemRandom } from '../protocol/index.js';
+import { Identity, Reassembler, SealcamError, Viewer, accountWildcard, publicIdentity, systemRandom, toHex } from '../protocol/index.js';
 import { parseInitSegment } from '../media/cmaf.js';
 import { LiveDecoder } from '../owner/live-decoder.js';
 import { OwnerHome } from '../owner/home.js';
@@ -83,15 +83,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   await mkdir(out, { recursive: true });
   await writeFile(join(out, DEMO_MARKER), 'made by sealcam demo; the directory is replaced by the next demo run\n');
   const relayDataDir = join(out, 'relay');
-  const external = o.broker ? { broker: o.broker, brokerAdmin: o.brokerAdmin ?? null } : {};
-  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: 'stranger' } }, ...external, log: o.broker ? o.log : undefined });
-  o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : ''}, ${relay.httpUrl} (fault: misroute to account "stranger")`);
+  // On someone else's broker the demo leaves nothing behind: no persistent session, no logins.
+  const external = o.broker ? { broker: o.broker, brokerAdmin: o.brokerAdmin ?? null, persistentSession: false, removeLoginsOnClose: true } : {};
+  // On a shared broker, account names (topic namespaces, login names) of this run's own.
+  const tag = o.broker ? `-${toHex(systemRandom(3))}` : '';
+  const HOME = `home${tag}`;
+  const STRANGER = `stranger${tag}`;
+  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: STRANGER } }, ...external, log: o.broker ? o.log : undefined });
+  o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : ''}, ${relay.httpUrl} (fault: misroute to account "${STRANGER}")`);
   try {
     const checksLogins = o.broker ? await brokerChecksLogins(o.broker) : true;
     if (!checksLogins) o.log(`WARNING: ${o.broker} accepts any login: every client on it can subscribe to every camera. Only the sealing keeps the video private there.`);
     const board = await loadBoard('sim');
-    const ownerLogin = await relay.accounts.addAccount('home');
-    const strangerLogin = await relay.accounts.addAccount('stranger');
+    const ownerLogin = await relay.accounts.addAccount(HOME);
+    const strangerLogin = await relay.accounts.addAccount(STRANGER);
     const ownerHome = await OwnerHome.init(join(out, 'owner'));
     await ownerHome.setRelay({ httpUrl: relay.httpUrl, ...ownerLogin });
     const owner = ownerHome.identity;
@@ -154,7 +159,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
         if (!SealcamError.is(e)) throw e;
       }
     });
-    await ownerLive.subscribeAsync(accountWildcard('home'), { qos: 1 });
+    await ownerLive.subscribeAsync(accountWildcard(HOME), { qos: 1 });
 
     // The stranger: a viewer with a camera of their own, listening to their own account.
     const strangerViewer = new Viewer(Identity.generate(systemRandom));
@@ -174,7 +179,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
         codes.add(e.code);
       }
     });
-    await strangerLive.subscribeAsync(accountWildcard('stranger'), { qos: 1 });
+    await strangerLive.subscribeAsync(accountWildcard(STRANGER), { qos: 1 });
 
     // The camera streams.
     const uploader = new MqttUploader({ ...(await home.relay())!, cameraId: home.identity.idHex, spool: await Spool.open(join(home.dir, board.spool.dir), board.spool.maxBytes) });
@@ -193,7 +198,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await uploader.close();
     // An external broker acknowledges on receipt; the relay's store worker files a moment later.
     const cam = home.identity.idHex;
-    const filed = () => relay.store.list('home', cam).length >= uploader.stats.envelopesUploaded && relay.store.list('stranger', cam).length >= uploader.stats.envelopesUploaded;
+    const filed = () => relay.store.list(HOME, cam).length >= uploader.stats.envelopesUploaded && relay.store.list(STRANGER, cam).length >= uploader.stats.envelopesUploaded;
     for (const until = Date.now() + 30_000; !filed() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     await ownerLive.endAsync();
     const liveDecoded = (decoder as LiveDecoder | null)?.decoded ?? 0;

@@ -212,6 +212,14 @@ export class BrokerAdmin {
     ]);
   }
 
+  /** Take a login (and its role) out of the broker; one that is not there is fine. */
+  async removeLogin(username: string): Promise<void> {
+    await this.send([
+      { command: 'deleteClient', username },
+      { command: 'deleteRole', rolename: roleOf(username) },
+    ]);
+  }
+
   /** Give `username` an extra role with these rules (replacing a role of that name). */
   async grant(username: string, rolename: string, acls: DynsecAcl[]): Promise<void> {
     await this.send([{ command: 'deleteRole', rolename }]);

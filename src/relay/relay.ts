@@ -6,7 +6,8 @@
  * It holds no key and imports no decryption path (test/layout.test.ts checks the import closure).
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { SealcamError } from '../protocol/errors.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import { AccountStore } from './accounts.js';
@@ -34,6 +35,10 @@ export interface RelayOptions {
    * must already know the logins or accept any)
    */
   brokerAdmin?: { username: string; password: string } | null;
+  /** with an external broker: keep the store worker's session while the relay is down (default true) */
+  persistentSession?: boolean;
+  /** with a dynamic-security broker: take the relay's logins out of it on close (the demo's, on a user's broker) */
+  removeLoginsOnClose?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -81,7 +86,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       // Roles first: Mosquitto disconnects a client whose roles change.
       if (o.fault?.misroute) await admin?.grant(storeLogin.username, MISROUTE_ROLE, misrouteAcls(o.fault.misroute));
       else await admin?.revoke(MISROUTE_ROLE); // left over from a run with the fault
-      worker = await startStoreWorker({ url, ...storeLogin, ingest, log }).catch((e: unknown) => {
+      worker = await startStoreWorker({ url, ...storeLogin, ...(o.persistentSession === false ? { persistent: false } : {}), ingest, log }).catch((e: unknown) => {
         if (SealcamError.is(e) && /not authori[sz]ed|bad user/i.test(e.message)) {
           throw new SealcamError(
             'E_BROKER',
@@ -90,7 +95,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         }
         throw e;
       });
-      if (o.fault?.misroute) misrouter = await startMisrouter({ url, login: storeLogin, accounts, fault: o.fault.misroute, log });
+      if (o.fault?.misroute) misrouter = await startMisrouter({ url, login: { username: storeLogin.username, password: storeLogin.password }, accounts, fault: o.fault.misroute, log });
     } catch (e) {
       await misrouter?.close();
       await worker?.close();
@@ -120,6 +125,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       await misrouter?.close();
       await worker?.close();
       if (misrouter) await admin?.revoke(MISROUTE_ROLE);
+      if (o.removeLoginsOnClose) for (const u of accounts.users) await admin?.removeLogin(u.username);
       await admin?.close();
       await broker?.close();
       await http.close();
@@ -127,16 +133,30 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   };
 }
 
-/** The relay's own `store` login for an external broker: made once, kept in <data>/store-credentials.json (0600). */
-export async function ensureStoreLogin(accounts: AccountStore, dataDir: string): Promise<{ username: string; password: string }> {
+/**
+ * The relay's own `store` login for an external broker: made once, kept in
+ * <data>/store-credentials.json (0600) with the client id of its persistent session, so a restarted
+ * relay picks up what the broker queued for it.
+ */
+export async function ensureStoreLogin(accounts: AccountStore, dataDir: string): Promise<{ username: string; password: string; clientId: string }> {
   const path = join(dataDir, STORE_CREDENTIALS_FILE);
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
   if (text !== null) {
-    const c = JSON.parse(text) as { username?: unknown; password?: unknown };
+    let c: { username?: unknown; password?: unknown; clientId?: unknown } = {};
+    try {
+      c = JSON.parse(text) as typeof c;
+    } catch {
+      /* below */
+    }
     if (typeof c.username !== 'string' || typeof c.password !== 'string') throw new SealcamError('E_CONFIG', `${path} is damaged`);
-    return { username: c.username, password: c.password };
+    // Files from before the client id was kept: one derived from the data directory, stable too.
+    const clientId = typeof c.clientId === 'string' ? c.clientId : `sealcam-store-${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16)}`;
+    return { username: c.username, password: c.password, clientId };
   }
-  const creds = await accounts.addUser('', 'store', 'sealcam-store');
-  await writeFileAtomic(path, `${JSON.stringify({ username: creds.username, password: creds.password })}\n`, 0o600);
-  return { username: creds.username, password: creds.password };
+  // A name of its own, so several relays (or a demo) can share a broker without replacing each other's.
+  const id = randomBytes(6).toString('hex');
+  const creds = await accounts.addUser('', 'store', `sealcam-store-${id}`);
+  const login = { username: creds.username, password: creds.password, clientId: `sealcam-store-${id}` };
+  await writeFileAtomic(path, `${JSON.stringify(login)}\n`, 0o600);
+  return login;
 }

@@ -3,7 +3,9 @@
  * production): a client with the relay's own `store` login that subscribes to every camera's
  * seg and keys topics, and files what arrives. Several workers can split the load with a shared
  * subscription ($share/<group>/…, `sharedGroup`) where the broker supports it.
- * Its session is persistent (clean: false, QoS 1), so the broker queues traffic while the worker
+ * Its session is persistent (clean: false, QoS 1) under a client id kept with its login, so the
+ * broker queues traffic while the worker (or the whole relay) restarts. `persistent: false` (the
+ * demo) leaves no session behind on someone else's broker.
  * restarts. Seen with Mosquitto 2.0.11 in the outage test (test/relay/uploader-mosquitto.test.ts):
  * with a plain subscription every segment published during and after a broker restart reached the
  * store; with $share/… nothing did after the restart. So one worker uses a plain subscription (the
@@ -21,7 +23,10 @@ export interface StoreWorkerOptions {
   ingest: Ingest;
   /** subscribe as $share/<group>/… (default: a plain subscription) */
   sharedGroup?: string | null;
+  /** the session's client id; keep it across restarts (default: one per process) */
   clientId?: string;
+  /** keep the session (and the broker's queue for it) while disconnected; default true */
+  persistent?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -36,7 +41,7 @@ export async function startStoreWorker(o: StoreWorkerOptions): Promise<StoreWork
     protocolVersion: 4,
     username: o.username,
     password: o.password,
-    clean: false,
+    clean: o.persistent === false,
     clientId: o.clientId ?? `sealcam-store-${process.pid}`,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,

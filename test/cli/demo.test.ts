@@ -9,7 +9,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { DemoReport } from '../../src/cli/demo.js';
-import { findDynsecPlugin } from '../../src/relay/dynsec.js';
+import { BrokerAdmin, findDynsecPlugin, readBrokerAdmin } from '../../src/relay/dynsec.js';
 import { sealcam } from '../helpers/cli.js';
 import { assertCiphertextOnly, ffprobe, filesUnder } from '../helpers/media.js';
 import { freePort, waitForPort } from '../helpers/relay.js';
@@ -106,6 +106,13 @@ test('demo --broker: the same story through a Mosquitto the user started with se
   const again = await demo(t, dir, 1, '--broker', `mqtt://127.0.0.1:${port}`, '--broker-admin', join(dir, 'broker-relay', 'broker-admin.json'));
   t.is(again.strangerFramesDecoded, 0);
   t.true(again.strangerSegmentsReceived >= 1);
+  // The demo leaves none of its logins (nor a persistent session) on the user's broker.
+  const login = (await readBrokerAdmin(join(dir, 'broker-relay', 'broker-admin.json')))!;
+  const admin = await BrokerAdmin.connect(login.url, login);
+  const [answer] = await admin.send([{ command: 'listClients' }]);
+  await admin.close();
+  const relayStore = JSON.parse(await readFile(join(dir, 'broker-relay', 'store-credentials.json'), 'utf8')) as { username: string };
+  t.deepEqual((answer!.data as { clients: string[] }).clients.sort(), [login.username, relayStore.username].sort());
 });
 
 test('demo --broker: through a bare `mosquitto -p PORT` that accepts any login, with a warning', async (t) => {

@@ -61,9 +61,9 @@ test('mosquitto-config writes passwd (hashes only), acl and conf, and the store 
   t.false(passwd.includes(creds.password));
   const acl = await readFile(join(dir, 'mosq', 'acl'), 'utf8');
   t.regex(acl, /user family-owner\ntopic read sc\/v1\/family\/#/);
-  t.regex(acl, /user sealcam-store\ntopic read sc\/v1\/\+\/\+\/seg/);
+  t.regex(acl, /user sealcam-store-[0-9a-f]{12}\ntopic read sc\/v1\/\+\/\+\/seg/);
   t.regex(await readFile(join(dir, 'mosq', 'mosquitto.conf'), 'utf8'), /listener 18830 127\.0\.0\.1\nallow_anonymous false|allow_anonymous false/);
   const store = JSON.parse(await readFile(join(data, 'store-credentials.json'), 'utf8')) as { username: string };
-  t.is(store.username, 'sealcam-store');
+  t.regex(store.username, /^sealcam-store-[0-9a-f]{12}$/);
   t.is((await stat(join(data, 'store-credentials.json'))).mode & 0o777, 0o600);
 });

@@ -6,7 +6,7 @@
  * relay; the demo test (test/cli/demo.test.ts) runs the whole story through it.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
@@ -15,7 +15,7 @@ import { connectMqtt } from '../../src/media/mqtt.js';
 import { startRelay } from '../../src/relay/relay.js';
 import { findDynsecPlugin } from '../../src/relay/dynsec.js';
 import { household, T0, bytesOf } from '../helpers/fixtures.js';
-import { provisionLogin, startMosquitto, tempDir } from '../helpers/relay.js';
+import { freePort, provisionLogin, startMosquitto, tempDir } from '../helpers/relay.js';
 import { findTool, requireTool } from '../helpers/tools.js';
 import { until } from './uploader-contract.js';
 
@@ -33,6 +33,24 @@ async function granted(client: MqttClient, filter: string): Promise<number> {
   }
 }
 
+/** `sealcam relay --broker` as its own process: up, `during(httpUrl)`, then SIGTERM. */
+async function runCliRelay(dataDir: string, brokerUrl: string, during: (httpUrl: string) => Promise<void>): Promise<void> {
+  const httpPort = await freePort();
+  const child = spawn(process.execPath, [BIN, 'relay', '--data', dataDir, '--broker', brokerUrl, '--http-port', String(httpPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()).includes('relay up') && resolve());
+      child.once('exit', (code) => reject(new Error(`sealcam relay exited with ${code}`)));
+    });
+    await during(`http://127.0.0.1:${httpPort}`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
 /** Everything `client` receives, by topic. */
 function inbox(client: MqttClient): { topic: string; payload: Buffer }[] {
   const got: { topic: string; payload: Buffer }[] = [];
@@ -45,7 +63,7 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
   const dir = await tempDir('dynsec');
   const dataDir = join(dir, 'relay');
   const mosquitto = await startMosquitto(dataDir, mosquittoBin!, { dynamicSecurity: true });
-  const relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
+  let relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
   const clients: MqttClient[] = [];
   const connect = async (login: { username: string; password: string }) => {
     const c = await connectMqtt(mosquitto.url, login);
@@ -100,6 +118,23 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
     // Unknown logins, and known ones with a wrong password, are refused.
     await t.throwsAsync(connectMqtt(mosquitto.url, { username: 'home-owner', password: 'guess' }), { message: /Not authorized/ });
     await t.throwsAsync(connectMqtt(mosquitto.url, { username: 'nobody', password: 'guess' }), { message: /Not authorized/ });
+
+    // The relay restarts as another process: what the camera sent meanwhile waited in the store
+    // worker's session, which the new process takes over (its client id is kept with its login).
+    await relay.close();
+    await runCliRelay(dataDir, mosquitto.url, async () => undefined);
+    const media = h.sealer.seal({ kind: 'media', captureTime: T0 + 40, durationMs: 2000, payload: bytesOf('while the relay was down') });
+    const cam2 = await connect(second);
+    for (const piece of splitForTransport(media, 64)) await cam2.publishAsync(`sc/v1/home/${cam}/seg`, Buffer.from(piece), { qos: 1 });
+    await runCliRelay(dataDir, mosquitto.url, async (httpUrl) => {
+      const auth = { authorization: `Basic ${Buffer.from(`${home.username}:${home.password}`).toString('base64')}` };
+      const listed = async () => ((await (await fetch(`${httpUrl}/v1/accounts/home/cameras/${cam}/segments`, { headers: auth })).json()) as unknown[]).length;
+      let n = 0;
+      for (const until = Date.now() + 10_000; (n = await listed()) < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+      t.is(n, 2, 'the segment sent while the relay was down was filed by the next relay process');
+    });
+    relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
+    t.deepEqual(await relay.store.readSegment('home', cam, 1), media);
   } finally {
     await Promise.all(clients.map((c) => c.endAsync()));
     await relay.close();
