@@ -1,19 +1,21 @@
 /**
- * The relay on a real Mosquitto with the dynamic-security plugin: logins the relay makes while the
+ * The relay on a real Mosquitto. With a static passwd + acl_file, and with the dynamic-security
+ * plugin, the broker refuses what acl.ts refuses. With dynamic security, logins the relay makes while the
  * broker runs (accounts, a camera's login at provisioning, a re-paired camera's new login, one made
  * by `sealcam relay account add` in another process) are accepted at once, and the broker enforces
  * the topic rules of acl.ts for them. The misroute fault on an external broker is a republish by the
  * relay; the demo test (test/cli/demo.test.ts) runs the whole story through it.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { splitForTransport, toHex } from '../../src/protocol/index.js';
 import { connectMqtt } from '../../src/media/mqtt.js';
-import { startRelay } from '../../src/relay/relay.js';
+import { startRelay, type Relay } from '../../src/relay/relay.js';
 import { findDynsecPlugin } from '../../src/relay/dynsec.js';
+import { AccountStore } from '../../src/relay/accounts.js';
 import { household, T0, bytesOf } from '../helpers/fixtures.js';
 import { freePort, provisionLogin, startMosquitto, tempDir } from '../helpers/relay.js';
 import { findTool, requireTool } from '../helpers/tools.js';
@@ -58,6 +60,46 @@ function inbox(client: MqttClient): { topic: string; payload: Buffer }[] {
   return got;
 }
 
+type Login = { username: string; password: string };
+
+/**
+ * What acl.ts refuses, Mosquitto refuses: a stranger subscribed to another account's topics, to
+ * everything, to the store's filters or to the broker's control topics receives nothing (with
+ * dynamic security the SUBSCRIBE itself is refused; under an acl_file Mosquitto 2.0.11 grants it
+ * and drops every message on delivery); a camera's publishes outside its own topics, and a viewer's
+ * on camera channels, are dropped (MQTT 3.1.1 has no refusal for a publish). The camera's own
+ * segment reaches the owner and the store.
+ */
+async function isolation(t: ExecutionContext, o: { relay: Relay; connect: (l: Login) => Promise<MqttClient>; home: Login; stranger: Login; camera: Login; h: ReturnType<typeof household>; refusesAtSubscribe: boolean }): Promise<void> {
+  const { relay, connect, home, stranger, camera: first, h } = o;
+  const cam = toHex(h.camera.id);
+  const owner = await connect(home);
+  const ownerInbox = inbox(owner);
+  t.not(await granted(owner, `sc/v1/home/#`), 128);
+  const nosy = await connect(stranger);
+  const nosyInbox = inbox(nosy);
+  for (const filter of ['sc/v1/home/#', 'sc/v1/home/+', 'sc/v1/home/+/live', `sc/v1/home/${cam}/#`, `sc/v1/home/${cam}/+`, `sc/v1/home/${cam}/live`, 'sc/v1/#', 'sc/v1/+/#', '#', 'sc/v1/+/+/seg', '$CONTROL/dynamic-security/#']) {
+    const qos = await granted(nosy, filter);
+    if (o.refusesAtSubscribe) t.is(qos, 128, `stranger subscribing to ${filter}`);
+  }
+  t.not(await granted(nosy, 'sc/v1/stranger/#'), 128);
+
+  // The camera's new login publishes its sealed segment; the owner gets it, the store files it.
+  const camera = await connect(first);
+  const envelope = h.sealer.seal({ kind: 'init', captureTime: T0, durationMs: 0, payload: bytesOf('init') });
+  await camera.publishAsync(`sc/v1/home/${cam}/keys`, Buffer.from(h.announcement), { qos: 1 });
+  for (const piece of splitForTransport(envelope, 64)) await camera.publishAsync(`sc/v1/home/${cam}/seg`, Buffer.from(piece), { qos: 1 });
+  // Outside its own topics the broker drops its messages (MQTT 3.1.1 has no refusal for a publish).
+  await camera.publishAsync(`sc/v1/stranger/${cam}/live`, Buffer.from('misdirected'), { qos: 1 });
+  await camera.publishAsync(`sc/v1/home/${'0'.repeat(32)}/live`, Buffer.from('impersonating'), { qos: 1 });
+  await owner.publishAsync(`sc/v1/home/${cam}/live`, Buffer.from('forged by a viewer'), { qos: 1 });
+  await camera.publishAsync(`sc/v1/home/${cam}/live`, Buffer.from('last'), { qos: 1 });
+  await until(() => relay.store.list('home', cam).length === 1 && ownerInbox.some((m) => m.payload.toString() === 'last'), 10_000, 'the segment to be filed');
+  t.deepEqual(await relay.store.readSegment('home', cam, 0), envelope);
+  t.false(ownerInbox.some((m) => ['impersonating', 'forged by a viewer'].includes(m.payload.toString())));
+  t.is(nosyInbox.length, 0, 'the stranger received nothing');
+}
+
 test('dynamic-security Mosquitto: logins made while it runs work at once, and it refuses what acl.ts refuses', async (t) => {
   if (!requireTool(t, 'mosquitto with mosquitto_dynamic_security.so (Debian mosquitto)', mosquittoBin !== null && (await findDynsecPlugin()) !== null)) return;
   const dir = await tempDir('dynsec');
@@ -65,7 +107,7 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
   const mosquitto = await startMosquitto(dataDir, mosquittoBin!, { dynamicSecurity: true });
   let relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
   const clients: MqttClient[] = [];
-  const connect = async (login: { username: string; password: string }) => {
+  const connect = async (login: Login) => {
     const c = await connectMqtt(mosquitto.url, login);
     clients.push(c);
     return c;
@@ -79,29 +121,7 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
     const cam = toHex(h.camera.id);
     const first = await provisionLogin(relay, home, cam);
 
-    const owner = await connect(home);
-    const ownerInbox = inbox(owner);
-    t.not(await granted(owner, `sc/v1/home/#`), 128);
-    const nosy = await connect(stranger);
-    const nosyInbox = inbox(nosy);
-    for (const filter of ['sc/v1/home/#', `sc/v1/home/${cam}/live`, '#', 'sc/v1/+/+/seg', '$CONTROL/dynamic-security/#']) {
-      t.is(await granted(nosy, filter), 128, `stranger subscribing to ${filter}`);
-    }
-    t.not(await granted(nosy, 'sc/v1/stranger/#'), 128);
-
-    // The camera's new login publishes its sealed segment; the owner gets it, the store files it.
-    const camera = await connect(first);
-    const envelope = h.sealer.seal({ kind: 'init', captureTime: T0, durationMs: 0, payload: bytesOf('init') });
-    await camera.publishAsync(`sc/v1/home/${cam}/keys`, Buffer.from(h.announcement), { qos: 1 });
-    for (const piece of splitForTransport(envelope, 64)) await camera.publishAsync(`sc/v1/home/${cam}/seg`, Buffer.from(piece), { qos: 1 });
-    // Outside its own topics the broker drops its messages (MQTT 3.1.1 has no refusal for a publish).
-    await camera.publishAsync(`sc/v1/stranger/${cam}/live`, Buffer.from('misdirected'), { qos: 1 });
-    await camera.publishAsync(`sc/v1/home/${'0'.repeat(32)}/live`, Buffer.from('impersonating'), { qos: 1 });
-    await camera.publishAsync(`sc/v1/home/${cam}/live`, Buffer.from('last'), { qos: 1 });
-    await until(() => relay.store.list('home', cam).length === 1 && ownerInbox.some((m) => m.payload.toString() === 'last'), 10_000, 'the segment to be filed');
-    t.deepEqual(await relay.store.readSegment('home', cam, 0), envelope);
-    t.false(ownerInbox.some((m) => m.payload.toString() === 'impersonating'));
-    t.is(nosyInbox.length, 0, 'the stranger received nothing');
+    await isolation(t, { relay, connect, home, stranger, camera: first, h, refusesAtSubscribe: true });
 
     // Re-paired after a reset: the camera's new login replaces the old one in the broker.
     const second = await provisionLogin(relay, home, cam);
@@ -135,6 +155,35 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
     });
     relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
     t.deepEqual(await relay.store.readSegment('home', cam, 1), media);
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+    await relay.close();
+    await mosquitto.stop();
+  }
+});
+
+test('static passwd + acl_file Mosquitto: nothing crosses accounts, for logins made before it started', async (t) => {
+  if (!requireTool(t, 'mosquitto (Debian mosquitto)', mosquittoBin !== null)) return;
+  const dataDir = join(await tempDir('mosquitto-acl'), 'relay');
+  // Logins first: Mosquitto reads its password file at start. The relay's HTTP API on the embedded
+  // default is not needed for that; the account store is.
+  const accounts = await AccountStore.open(dataDir);
+  const home = await accounts.addAccount('home');
+  const stranger = await accounts.addAccount('stranger');
+  const h = household('mosquitto-acl');
+  const camera = await accounts.redeemProvisioningToken((await accounts.issueProvisioningToken('home')).token, toHex(h.camera.id));
+  const mosquitto = await startMosquitto(dataDir, mosquittoBin!);
+  const relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
+  const clients: MqttClient[] = [];
+  const connect = async (login: Login) => {
+    const c = await connectMqtt(mosquitto.url, login);
+    clients.push(c);
+    return c;
+  };
+  try {
+    t.is(relay.admin, null);
+    // Mosquitto 2.0.11 grants every SUBSCRIBE under an acl_file and checks each message on delivery.
+    await isolation(t, { relay, connect, home, stranger, camera, h, refusesAtSubscribe: false });
   } finally {
     await Promise.all(clients.map((c) => c.endAsync()));
     await relay.close();
