@@ -62,6 +62,19 @@ function inbox(client: MqttClient): { topic: string; payload: Buffer }[] {
 
 type Login = { username: string; password: string };
 
+/** MQTT sessions opened during a test; `end()` ends them all. */
+function sessions(url: string): { connect: (l: Login) => Promise<MqttClient>; end: () => Promise<unknown> } {
+  const clients: MqttClient[] = [];
+  return {
+    connect: async (login) => {
+      const c = await connectMqtt(url, login);
+      clients.push(c);
+      return c;
+    },
+    end: () => Promise.all(clients.map((c) => c.endAsync())),
+  };
+}
+
 /**
  * What acl.ts refuses, Mosquitto refuses: a stranger subscribed to another account's topics, to
  * everything, to the store's filters or to the broker's control topics receives nothing (with
@@ -106,12 +119,7 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
   const dataDir = join(dir, 'relay');
   const mosquitto = await startMosquitto(dataDir, mosquittoBin!, { dynamicSecurity: true });
   let relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
-  const clients: MqttClient[] = [];
-  const connect = async (login: Login) => {
-    const c = await connectMqtt(mosquitto.url, login);
-    clients.push(c);
-    return c;
-  };
+  const { connect, end } = sessions(mosquitto.url);
   try {
     t.truthy(relay.admin, 'the relay found its admin login in the data directory');
     // Accounts and a camera, all after the broker started.
@@ -156,7 +164,7 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
     relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
     t.deepEqual(await relay.store.readSegment('home', cam, 1), media);
   } finally {
-    await Promise.all(clients.map((c) => c.endAsync()));
+    await end();
     await relay.close();
     await mosquitto.stop();
   }
@@ -174,18 +182,13 @@ test('static passwd + acl_file Mosquitto: nothing crosses accounts, for logins m
   const camera = await accounts.redeemProvisioningToken((await accounts.issueProvisioningToken('home')).token, toHex(h.camera.id));
   const mosquitto = await startMosquitto(dataDir, mosquittoBin!);
   const relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
-  const clients: MqttClient[] = [];
-  const connect = async (login: Login) => {
-    const c = await connectMqtt(mosquitto.url, login);
-    clients.push(c);
-    return c;
-  };
+  const { connect, end } = sessions(mosquitto.url);
   try {
     t.is(relay.admin, null);
     // Mosquitto 2.0.11 grants every SUBSCRIBE under an acl_file and checks each message on delivery.
     await isolation(t, { relay, connect, home, stranger, camera, h, refusesAtSubscribe: false });
   } finally {
-    await Promise.all(clients.map((c) => c.endAsync()));
+    await end();
     await relay.close();
     await mosquitto.stop();
   }
