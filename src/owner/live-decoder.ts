@@ -14,8 +14,8 @@ export class LiveDecoder {
   private failure: Error | null = null;
   private readonly captureOf = new Map<number, number>();
   decoded = 0;
+  submitted = 0;
   skippedBeforeKey = 0;
-
 
   constructor(
     private readonly init: InitInfo,
@@ -47,12 +47,16 @@ export class LiveDecoder {
       this.started = true;
       if (capturedMs !== undefined) this.captureOf.set(s.timestampUs, capturedMs);
       this.decoder.decode(new EncodedVideoChunk({ type: s.key ? 'key' : 'delta', timestamp: s.timestampUs, duration: s.durationUs, data: s.data }));
+      this.submitted++;
     }
   }
 
+  /** Decode what is queued (every frame pushed comes out), then close. */
   async close(): Promise<void> {
     if (this.decoder.state !== 'closed') {
       await this.decoder.flush().catch(() => undefined);
+      // node-webcodecs 1.3.0 can resolve flush() before the last outputs (see owner/decode.ts).
+      for (const until = Date.now() + 5000; this.decoded < this.submitted && !this.failure && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
       this.decoder.close();
     }
   }

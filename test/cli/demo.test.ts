@@ -49,12 +49,13 @@ async function checkReport(t: ExecutionContext, json: DemoReport, seconds: numbe
 async function demo(t: ExecutionContext, dir: string, seconds: number, ...extra: string[]): Promise<DemoReport> {
   const report = join(dir, 'report.json');
   const r = await sealcam('demo', '--seconds', String(seconds), '--out', join(dir, 'out'), '--report', report, ...extra);
-  t.is(r.code, 0, r.stderr);
+  t.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   t.regex(r.stdout, /stranger +misrouted: \d+ segments .*0 frames decoded/);
   return JSON.parse(await readFile(report, 'utf8')) as DemoReport;
 }
 
-test('demo: the owner decodes every frame, the misrouted stranger opens nothing, and the report says so', async (t) => {
+// The demos run one at a time: each streams 1080p30 in real time, and two cores are few.
+test.serial('demo: the owner decodes every frame, the misrouted stranger opens nothing, and the report says so', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'sealcam-demo-'));
   const json = await demo(t, dir, 2);
   t.like(json.broker, { kind: 'embedded', checksLogins: true });
@@ -91,7 +92,7 @@ async function userMosquitto(t: ExecutionContext, args: string[], port: number):
   });
 }
 
-test('demo --broker: the same story through a Mosquitto the user started with sealcam\'s dynamic-security config', async (t) => {
+test.serial('demo --broker: the same story through a Mosquitto the user started with sealcam\'s dynamic-security config', async (t) => {
   if (!requireTool(t, 'mosquitto with mosquitto_dynamic_security.so (Debian mosquitto)', mosquittoBin !== null && (await findDynsecPlugin()) !== null)) return;
   const dir = await mkdtemp(join(tmpdir(), 'sealcam-demo-broker-'));
   const port = await freePort();
@@ -103,7 +104,7 @@ test('demo --broker: the same story through a Mosquitto the user started with se
   t.like(json.broker, { url: `mqtt://127.0.0.1:${port}`, kind: 'external', checksLogins: true });
   await checkReport(t, json, 2);
   // Run again on the same broker: its logins from the first run are replaced, not in the way.
-  const again = await demo(t, dir, 1, '--broker', `mqtt://127.0.0.1:${port}`, '--broker-admin', join(dir, 'broker-relay', 'broker-admin.json'));
+  const again = await demo(t, dir, 2, '--broker', `mqtt://127.0.0.1:${port}`, '--broker-admin', join(dir, 'broker-relay', 'broker-admin.json'));
   t.is(again.strangerFramesDecoded, 0);
   t.true(again.strangerSegmentsReceived >= 1);
   // The demo leaves none of its logins (nor a persistent session) on the user's broker.
@@ -115,13 +116,13 @@ test('demo --broker: the same story through a Mosquitto the user started with se
   t.deepEqual((answer!.data as { clients: string[] }).clients.sort(), [login.username, relayStore.username].sort());
 });
 
-test('demo --broker: through a bare `mosquitto -p PORT` that accepts any login, with a warning', async (t) => {
+test.serial('demo --broker: through a bare `mosquitto -p PORT` that accepts any login, with a warning', async (t) => {
   if (!requireTool(t, 'mosquitto (Debian mosquitto)', mosquittoBin !== null)) return;
   const dir = await mkdtemp(join(tmpdir(), 'sealcam-demo-open-'));
   const port = await freePort();
   await userMosquitto(t, ['-p', String(port)], port);
-  const r = await sealcam('demo', '--seconds', '1', '--out', join(dir, 'out'), '--report', join(dir, 'r.json'), '--broker', `mqtt://127.0.0.1:${port}`);
-  t.is(r.code, 0, r.stderr);
+  const r = await sealcam('demo', '--seconds', '2', '--out', join(dir, 'out'), '--report', join(dir, 'r.json'), '--broker', `mqtt://127.0.0.1:${port}`);
+  t.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   t.regex(r.stderr, /WARNING: .* accepts any login/);
   const json = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8')) as DemoReport;
   t.like(json, { strangerFramesDecoded: 0, broker: { kind: 'external', checksLogins: false } });
