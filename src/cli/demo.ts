@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { seconds } from './options.js';
 import { connectMqtt } from '../media/mqtt.js';
-import { Identity, Reassembler, SealcamError, Viewer, accountWildcard, publicIdentity, systemRandom, toHex } from '../protocol/index.js';
+import { Identity, Reassembler, SealcamError, Viewer, accountWildcard, cameraTopic, publicIdentity, systemRandom, toHex } from '../protocol/index.js';
 import { parseInitSegment } from '../media/cmaf.js';
 import { LiveDecoder } from '../owner/live-decoder.js';
 import { OwnerHome } from '../owner/home.js';
@@ -224,6 +224,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       for (const r of h.rejected) codes.add(r.code);
       if (h.mp4.length) strangerFrames += (await decodeFrameCodes(h.mp4)).length;
     }
+    if (o.broker) {
+      // Leave no retained messages of this run's camera on someone else's broker.
+      const cameraLogin = (await home.relay())!;
+      const c = await connectMqtt(relay.mqttUrl, cameraLogin);
+      for (const ch of ['keys', 'status'] as const) await c.publishAsync(cameraTopic(HOME, cam, ch), Buffer.alloc(0), { qos: 1, retain: true });
+      await c.endAsync();
+    }
     return {
       framesCaptured: agent.framesCaptured,
       framesEncoded: agent.encoder?.encoded ?? agent.segmenter.frames,
@@ -260,7 +267,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'the seed story on the embedded relay: a sim camera streams sealed 1080p30 to its owner while the relay misroutes everything to a stranger, ' +
+      'the seed story on the embedded relay (or through an external broker with --broker): a sim camera streams sealed 1080p30 to its owner while the relay misroutes everything to a stranger, ' +
         "who opens nothing. The camera is paired by reading the owner's code through its own lens",
     )
     .option('--seconds <n>', 'seconds of video to stream', seconds(3600), 10)
@@ -270,7 +277,7 @@ export function registerDemo(program: Command): void {
       '--broker <url>',
       'run the story through this external broker (e.g. a Mosquitto you started) instead of the embedded one; the relay attaches its store and misroutes by republishing. The broker must accept the demo\'s new logins: give --broker-admin, or use a broker that accepts any login (mosquitto -p PORT)',
     )
-    .option('--broker-admin <file>', "the broker's dynamic-security admin login, as relay mosquitto-config --dynamic-security keeps it (<data>/broker-admin.json); the demo adds its logins and rules through it")
+    .option('--broker-admin <file>', "the broker's dynamic-security admin login, as relay mosquitto-config --dynamic-security keeps it (<data>/broker-admin.json); the demo adds its logins and rules through it, and removes them when it ends")
     .action(async (opts: { seconds: number; out: string; report?: string; broker?: string; brokerAdmin?: string }) => {
       if (opts.brokerAdmin && !opts.broker) throw new SealcamError('E_BAD_ARGUMENT', '--broker-admin needs --broker');
       const brokerAdmin = opts.brokerAdmin ? await readBrokerAdmin(resolve(opts.brokerAdmin)) : null;

@@ -19,6 +19,9 @@ export class Ingest {
 
   /** Take one message from <account>/<camera>/<channel>. Resolves once anything complete is on disk. */
   async take(account: string, camera: string, channel: 'seg' | 'keys', payload: Uint8Array): Promise<void> {
+    // A zero-length retained message is how MQTT clears a retained topic (keys is retained); it
+    // carries nothing to store.
+    if (channel === 'keys' && payload.length === 0) return;
     try {
       if (channel === 'keys') {
         // Announcements are small and sent whole; the epoch is at bytes 24..28 (PROTOCOL.md §5.2).

@@ -10,6 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { DemoReport } from '../../src/cli/demo.js';
 import { BrokerAdmin, findDynsecPlugin, readBrokerAdmin } from '../../src/relay/dynsec.js';
+import { connectMqtt } from '../../src/media/mqtt.js';
 import { sealcam } from '../helpers/cli.js';
 import { assertCiphertextOnly, ffprobe, filesUnder } from '../helpers/media.js';
 import { freePort, waitForPort } from '../helpers/relay.js';
@@ -112,6 +113,14 @@ test.serial('demo --broker: the same story through a Mosquitto the user started 
   const admin = await BrokerAdmin.connect(login.url, login);
   const [answer] = await admin.send([{ command: 'listClients' }]);
   await admin.close();
+  // Nor retained messages: the broker holds none under sc/v1/.
+  const watcher = await connectMqtt(login.url, login);
+  const retained: string[] = [];
+  watcher.on('message', (topic, payload, packet) => packet.retain && retained.push(`${topic} (${payload.length} bytes)`));
+  await watcher.subscribeAsync('sc/v1/#', { qos: 1 });
+  await new Promise((r) => setTimeout(r, 500));
+  await watcher.endAsync();
+  t.deepEqual(retained, []);
   const relayStore = JSON.parse(await readFile(join(dir, 'broker-relay', 'store-credentials.json'), 'utf8')) as { username: string };
   t.deepEqual((answer!.data as { clients: string[] }).clients.sort(), [login.username, relayStore.username].sort());
 });
