@@ -2,6 +2,7 @@ import test from 'ava';
 import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OpaqueStore } from '../../src/relay/store.js';
+import { Ingest } from '../../src/relay/ingest.js';
 import { T0, bytesOf, household } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/relay.js';
 
@@ -42,4 +43,20 @@ test('retention by age, duplicates ignored, foreign or junk envelopes refused', 
   await t.throwsAsync(store.putSegment('home', cam, bytesOf('junk')), { message: /E_STORE/ });
   await t.throwsAsync(store.putSegment('home', cam, seal(other, 1)[0]!), { message: /E_STORE: envelope names camera/ });
   t.is(store.stats.rejected, 2);
+});
+
+test('ingest: announcements are filed by camera and epoch, a foreign or short one is refused, a zero-length one (clearing a retained topic) is ignored', async (t) => {
+  const h = household('ingest-keys');
+  const cam = h.camera.idHex;
+  const store = await OpaqueStore.open(await tempDir('ingest'));
+  const logged: string[] = [];
+  const ingest = new Ingest(store, (m) => logged.push(m));
+  await ingest.take('home', cam, 'keys', h.announcement);
+  await ingest.take('home', '0'.repeat(32), 'keys', h.announcement);
+  await ingest.take('home', cam, 'keys', h.announcement.subarray(0, 20));
+  t.is(logged.length, 2);
+  await ingest.take('home', cam, 'keys', new Uint8Array(0));
+  t.like(ingest.stats, { announcements: 1, refused: 2 });
+  t.is(logged.length, 2, 'nothing logged for the empty message');
+  t.deepEqual((await store.announcements('home', cam)).map((a) => a.epoch), [1]);
 });
