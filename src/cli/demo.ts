@@ -182,7 +182,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await strangerLive.subscribeAsync(accountWildcard(STRANGER), { qos: 1 });
 
     // The camera streams.
-    const uploader = new MqttUploader({ ...(await home.relay())!, cameraId: home.identity.idHex, spool: await Spool.open(join(home.dir, board.spool.dir), board.spool.maxBytes) });
+    const cameraLogin = (await home.relay())!;
+    const uploader = new MqttUploader({ ...cameraLogin, cameraId: home.identity.idHex, spool: await Spool.open(join(home.dir, board.spool.dir), board.spool.maxBytes) });
     await uploader.start();
     o.log(`streaming ${o.seconds} s of 1080p30 from the sim camera, sealed for the owner`);
     const total = Math.round(o.seconds * board.video.fps);
@@ -226,7 +227,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     }
     if (o.broker) {
       // Leave no retained messages of this run's camera on someone else's broker.
-      const cameraLogin = (await home.relay())!;
       const c = await connectMqtt(relay.mqttUrl, cameraLogin);
       for (const ch of ['keys', 'status'] as const) await c.publishAsync(cameraTopic(HOME, cam, ch), Buffer.alloc(0), { qos: 1, retain: true });
       await c.endAsync();

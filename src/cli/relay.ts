@@ -67,7 +67,7 @@ export function registerRelay(program: Command): void {
       // A relay on a dynamic-security broker: the broker must learn the login too.
       const login = await readBrokerAdmin(resolve(dataDir, BROKER_ADMIN_FILE));
       const admin = login ? await BrokerAdmin.connect(login.url, login) : null;
-      if (admin) store.mirror = (l) => admin.putLogin(l);
+      admin?.mirror(store);
       const creds = await store.addAccount(name).finally(() => admin?.close());
       process.stdout.write(opts.json ? `${JSON.stringify(creds)}\n` : `account ${creds.account}\n  username ${creds.username}\n  password ${creds.password}\n(the password is not stored and cannot be shown again)\n`);
     });

@@ -6,6 +6,7 @@
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny';
 import { EncodedVideoChunk, VideoDecoder, type VideoFrame } from 'node-webcodecs';
 import { readFrameCode } from '../media/synthetic.js';
+import { flushAll } from './drain.js';
 
 /** Decode every frame; returns each frame's synthetic frame code (null where there is none). */
 export async function decodeFrameCodes(mp4: Uint8Array): Promise<(number | null)[]> {
@@ -39,11 +40,7 @@ export async function decodeFrameCodes(mp4: Uint8Array): Promise<(number | null)
     decoder.decode(new EncodedVideoChunk({ type: packet.type, timestamp: Math.round(packet.timestamp * 1e6), duration: Math.round(packet.duration * 1e6), data: packet.data }));
     submitted++;
   }
-  await decoder.flush();
-  // node-webcodecs 1.3.0: under CPU load flush() can resolve before the last output callbacks have
-  // run (seen: 27 of 29 frames once in 45 decodes with two busy loops beside it). H.264 Baseline
-  // puts out one frame per packet, so wait for them, briefly.
-  for (const until = Date.now() + 5000; outputs < submitted && !failure && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+  await flushAll(decoder, () => outputs >= submitted || failure !== null);
   await Promise.all(pending);
   decoder.close();
   if (failure) throw failure;

@@ -8,10 +8,10 @@
  *   cameras.json   {"v":1,"cameras":{"<name>":{"signPublicKey","boxPublicKey","rosterVersion"}}}
  *   pairings.json  {"v":1,"used":["<pairingId>", …]}
  */
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Identity, PairingLedger, SealcamError, fromHex, publicIdentity, systemRandom, toHex, type PublicIdentity } from '../protocol/index.js';
-import { writeFileAtomic } from '../media/atomic-file.js';
+import { readJson, writeFileAtomic } from '../media/atomic-file.js';
 import type { RelayLogin } from './history.js';
 
 export interface PinnedCamera {
@@ -25,16 +25,6 @@ export interface PinnedCamera {
 type StoredCamera = { signPublicKey: string; boxPublicKey: string; rosterVersion: number; viewers?: { signPublicKey: string; boxPublicKey: string }[] };
 const keysOf = (p: PublicIdentity) => ({ signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey) });
 const identityOf = (k: { signPublicKey: string; boxPublicKey: string }) => publicIdentity(fromHex(k.signPublicKey, 32), fromHex(k.boxPublicKey, 32));
-
-async function readJson<T>(path: string): Promise<T | null> {
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new SealcamError('E_CONFIG', `${path} is damaged (not JSON)`);
-  }
-}
 
 export class OwnerHome {
   private constructor(

@@ -7,6 +7,7 @@
 import { EncodedVideoChunk, VideoDecoder, type VideoFrame } from 'node-webcodecs';
 import { SealcamError } from '../protocol/errors.js';
 import { parseChunk, type InitInfo } from '../media/cmaf.js';
+import { flushAll } from './drain.js';
 
 export class LiveDecoder {
   private readonly decoder: VideoDecoder;
@@ -54,9 +55,7 @@ export class LiveDecoder {
   /** Decode what is queued (every frame pushed comes out), then close. */
   async close(): Promise<void> {
     if (this.decoder.state !== 'closed') {
-      await this.decoder.flush().catch(() => undefined);
-      // node-webcodecs 1.3.0 can resolve flush() before the last outputs (see owner/decode.ts).
-      for (const until = Date.now() + 5000; this.decoded < this.submitted && !this.failure && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+      await flushAll(this.decoder, () => this.decoded >= this.submitted || this.failure !== null).catch(() => undefined);
       this.decoder.close();
     }
   }

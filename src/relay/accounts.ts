@@ -94,6 +94,11 @@ export class AccountStore {
     return Object.entries(this.data.users).map(([username, u]) => ({ username, ...u }));
   }
 
+  /** One login's account, role and camera, or undefined. */
+  user(username: string): { account: string; role: Role; cameraId?: string } | undefined {
+    return this.data.users[username];
+  }
+
   /** Create an account with its first viewer login. */
   async addAccount(account: string): Promise<IssuedCredentials> {
     await this.refresh();

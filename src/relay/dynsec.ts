@@ -13,14 +13,14 @@
  * Mosquitto 2.0.11 (Debian 12) was used to check the commands and the file format.
  */
 import { randomBytes } from 'node:crypto';
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { SealcamError } from '../protocol/errors.js';
 import { connectMqtt } from '../media/mqtt.js';
-import { writeFileAtomic } from '../media/atomic-file.js';
+import { readJson, writeFileAtomic } from '../media/atomic-file.js';
 import { brokerRules, type BrokerRule, type Role } from './acl.js';
-import { mosquittoHash, newPassword } from './accounts.js';
+import { mosquittoHash, newPassword, type AccountStore } from './accounts.js';
 
 export const BROKER_ADMIN_FILE = 'broker-admin.json';
 const CONTROL = '$CONTROL/dynamic-security/v1';
@@ -54,6 +54,7 @@ export function dynsecAcls(rules: BrokerRule[]): DynsecAcl[] {
 
 /** The role that holds one login's rules. */
 export const roleOf = (username: string) => `sealcam-${username}`;
+const textnameOf = (u: { role: Role; account: string }) => `sealcam ${u.role}${u.account ? ` of ${u.account}` : ''}`;
 
 function hashFields(mosquitto: string): { password: string; salt: string; iterations: number } {
   const m = /^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(mosquitto);
@@ -67,7 +68,7 @@ export function dynsecConfig(users: { username: string; role: Role; account: str
   return {
     clients: [
       { username: admin.username, textname: 'sealcam relay (dynamic-security admin)', ...hashFields(admin.mosquitto), roles: [{ rolename: ADMIN_ROLE }] },
-      ...users.map((u) => ({ username: u.username, textname: `sealcam ${u.role}${u.account ? ` of ${u.account}` : ''}`, ...hashFields(u.mosquitto), roles: [{ rolename: roleOf(u.username) }] })),
+      ...users.map((u) => ({ username: u.username, textname: textnameOf(u), ...hashFields(u.mosquitto), roles: [{ rolename: roleOf(u.username) }] })),
     ],
     roles: [
       {
@@ -112,14 +113,9 @@ export async function findDynsecPlugin(): Promise<string | null> {
 
 /** The admin login kept at `path` (a broker-admin.json), or null if there is none. */
 export async function readBrokerAdmin(path: string): Promise<BrokerAdminFile | null> {
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
-  if (text === null) return null;
-  try {
-    const v = JSON.parse(text) as BrokerAdminFile;
-    if (typeof v.username === 'string' && typeof v.password === 'string' && typeof v.url === 'string') return v;
-  } catch {
-    /* below */
-  }
+  const v = await readJson<Partial<BrokerAdminFile>>(path);
+  if (v === null) return null;
+  if (typeof v.username === 'string' && typeof v.password === 'string' && typeof v.url === 'string') return { url: v.url, username: v.username, password: v.password };
   throw new SealcamError('E_CONFIG', `${path} is damaged: expected {"url", "username", "password"}`);
 }
 
@@ -202,14 +198,16 @@ export class BrokerAdmin {
    */
   async putLogin(login: { username: string; password: string; role: Role; account: string; cameraId?: string }): Promise<void> {
     const role = roleOf(login.username);
-    await this.send([
-      { command: 'deleteClient', username: login.username },
-      { command: 'deleteRole', rolename: role },
-    ]);
+    await this.removeLogin(login.username);
     await this.run([
       { command: 'createRole', rolename: role, acls: dynsecAcls(brokerRules(login)) },
-      { command: 'createClient', username: login.username, password: login.password, textname: `sealcam ${login.role}${login.account ? ` of ${login.account}` : ''}`, roles: [{ rolename: role }] },
+      { command: 'createClient', username: login.username, password: login.password, textname: textnameOf(login), roles: [{ rolename: role }] },
     ]);
+  }
+
+  /** From now on, every login `accounts` makes is put into the broker before it is saved. */
+  mirror(accounts: AccountStore): void {
+    accounts.mirror = (login) => this.putLogin(login);
   }
 
   /** Take a login (and its role) out of the broker; one that is not there is fine. */

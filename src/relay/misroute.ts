@@ -42,15 +42,13 @@ export interface Misrouter {
 export async function startMisrouter(o: { url: string; login: { username: string; password: string }; accounts: AccountStore; fault: MisrouteFault; log?: (m: string) => void }): Promise<Misrouter> {
   const client: MqttClient = await connectMqtt(o.url, o.login, { reconnectPeriod: 1000 });
   const stats = { misrouted: 0 };
-  // Only a camera's own traffic is misrouted (not the copies this client publishes itself).
-  const homeOf = (camera: string) => o.accounts.users.find((u) => u.username === `cam-${camera}`)?.account;
   client.on('message', (topic, payload, packet) => {
     const t = cameraTopicOf(topic);
     if (!t) return;
-    if (homeOf(t.camera) !== t.account) {
-      void o.accounts.refresh(); // a camera provisioned by another process
-      return;
-    }
+    // Only a camera's own traffic is misrouted (not the copies this client publishes itself).
+    const home = o.accounts.user(`cam-${t.camera}`)?.account;
+    if (home === undefined) void o.accounts.refresh(); // a camera provisioned by another process
+    if (home !== t.account) return;
     for (const account of misrouteTargets(o.fault, o.accounts, t.account)) {
       stats.misrouted++;
       client.publish(`sc/v1/${account}/${t.camera}/${t.channel}`, payload, { qos: 1, retain: packet.retain });

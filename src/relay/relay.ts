@@ -5,11 +5,10 @@
  *     broker (store-worker.ts) → history and provisioning HTTP API (http-api.ts).
  * It holds no key and imports no decryption path (test/layout.test.ts checks the import closure).
  */
-import { readFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SealcamError } from '../protocol/errors.js';
-import { writeFileAtomic } from '../media/atomic-file.js';
+import { readJson, writeFileAtomic } from '../media/atomic-file.js';
 import { AccountStore } from './accounts.js';
 import { startBroker, type RunningBroker } from './broker.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, readBrokerAdmin } from './dynsec.js';
@@ -78,8 +77,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     const adminLogin = o.brokerAdmin !== undefined ? o.brokerAdmin : await readBrokerAdmin(join(o.dataDir, BROKER_ADMIN_FILE));
     try {
       if (adminLogin) {
-        const a = (admin = await BrokerAdmin.connect(url, adminLogin));
-        accounts.mirror = (login) => a.putLogin(login);
+        admin = await BrokerAdmin.connect(url, adminLogin);
+        admin.mirror(accounts);
         log(`logins are added to ${url} through its dynamic-security plugin`);
       }
       const storeLogin = await ensureStoreLogin(accounts, o.dataDir);
@@ -95,7 +94,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         }
         throw e;
       });
-      if (o.fault?.misroute) misrouter = await startMisrouter({ url, login: { username: storeLogin.username, password: storeLogin.password }, accounts, fault: o.fault.misroute, log });
+      if (o.fault?.misroute) misrouter = await startMisrouter({ url, login: storeLogin, accounts, fault: o.fault.misroute, log });
     } catch (e) {
       await misrouter?.close();
       await worker?.close();
@@ -140,14 +139,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
  */
 export async function ensureStoreLogin(accounts: AccountStore, dataDir: string): Promise<{ username: string; password: string; clientId: string }> {
   const path = join(dataDir, STORE_CREDENTIALS_FILE);
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
-  if (text !== null) {
-    let c: { username?: unknown; password?: unknown; clientId?: unknown } = {};
-    try {
-      c = JSON.parse(text) as typeof c;
-    } catch {
-      /* below */
-    }
+  const c = await readJson<{ username?: unknown; password?: unknown; clientId?: unknown }>(path);
+  if (c !== null) {
     if (typeof c.username !== 'string' || typeof c.password !== 'string') throw new SealcamError('E_CONFIG', `${path} is damaged`);
     // Files from before the client id was kept: one derived from the data directory, stable too.
     const clientId = typeof c.clientId === 'string' ? c.clientId : `sealcam-store-${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16)}`;
