@@ -2,34 +2,49 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { CameraView, Identity, Reassembler, concatBytes, fromHex, publicIdentity, toHex } from '../src/protocol/index.js';
+import { CameraView, Identity, Reassembler, acceptRosterUpdate, concatBytes, fromHex, openRoster, publicIdentity, toHex } from '../src/protocol/index.js';
 import { codeOf } from './helpers/codes.js';
 
 interface Step {
-  type: 'announcement' | 'segment' | 'live' | 'seal' | 'transport';
+  type: 'announcement' | 'segment' | 'live' | 'seal' | 'transport' | 'roster';
   hex: string;
 }
+type Who = 'viewer' | 'stranger';
 const V = JSON.parse(readFileSync(new URL('./vectors/segments.json', import.meta.url), 'utf8')) as {
   source: string;
   camera: { signPublicKey: string; boxPublicKey: string; id: string };
-  viewer: { identitySecret: string; id: string };
+  viewer: { identitySecret: string; id: string; signPublicKey: string };
+  stranger: { identitySecret: string; id: string };
+  roster: string;
   announcement: string;
+  recipients: { announcement: string; epoch: number; epochKey: string; segment: string; expect: { seq: number; epoch: number; chunks: string[] } };
   valid: { name: string; hex: string; expect: { kind: string; seq: number; epoch: number; final: boolean; captureTime: number; durationMs: number; chunks: string[] } }[];
   live: { chunks: string[]; seal: string; expectPayloads: string[] };
   transport: { pieces: string[]; envelope: string };
-  invalid: { name: string; steps: Step[]; error: string }[];
+  invalid: { name: string; viewer?: 'stranger'; steps: Step[]; error: string }[];
 };
 
-const freshView = () => {
-  const viewer = Identity.fromSecret(fromHex(V.viewer.identitySecret));
+const freshView = (who: Who = 'viewer') => {
+  const viewer = Identity.fromSecret(fromHex(V[who].identitySecret));
   const camera = publicIdentity(fromHex(V.camera.signPublicKey), fromHex(V.camera.boxPublicKey));
   return new CameraView(camera, viewer);
 };
 
-function feed(view: CameraView, r: Reassembler, step: Step): void {
+/** What a case feeds its steps to: a viewer, a reassembler, and the camera's roster check (§4.4). */
+interface Case {
+  view: CameraView;
+  r: Reassembler;
+  /** the rosterVersion the camera holds: `roster`'s, then each accepted roster step's. */
+  rosterVersion: number;
+}
+const freshCase = (who?: Who): Case => ({ view: freshView(who), r: new Reassembler(), rosterVersion: openRoster(fromHex(V.roster), fromHex(V.viewer.signPublicKey)).rosterVersion });
+
+function feed(c: Case, step: Step): void {
+  const { view, r } = c;
   if (step.hex === 'end') return view.stream.assertComplete();
   const b = fromHex(step.hex);
-  if (step.type === 'announcement') view.addAnnouncement(b);
+  if (step.type === 'roster') c.rosterVersion = acceptRosterUpdate(b, { ownerSignPublicKey: fromHex(V.viewer.signPublicKey), cameraId: fromHex(V.camera.id), currentVersion: c.rosterVersion }).rosterVersion;
+  else if (step.type === 'announcement') view.addAnnouncement(b);
   else if (step.type === 'segment') view.openSegment(b);
   else if (step.type === 'live') view.acceptLiveChunk(b);
   else if (step.type === 'seal') view.confirmLive(b);
@@ -76,11 +91,21 @@ test('transport pieces reassemble to the envelope', (t) => {
   t.deepEqual(out.map((x) => toHex(concatBytes(x!))), [V.transport.envelope]);
 });
 
+test('an announcement for two recipients gives each the same epoch key, and each opens the segment', (t) => {
+  const { recipients: R } = V;
+  for (const who of ['viewer', 'stranger'] as const) {
+    const view = freshView(who);
+    t.is(view.addAnnouncement(fromHex(R.announcement)).epoch, R.epoch, who);
+    t.is(toHex(view.keyring.get(R.epoch)!.key), R.epochKey, who);
+    const o = view.openSegment(fromHex(R.segment));
+    t.deepEqual({ seq: o.header.seq, epoch: o.header.epoch, chunks: o.chunks.map(toHex) }, R.expect, who);
+  }
+});
+
 for (const c of V.invalid) {
   test(`invalid: ${c.name} -> ${c.error}`, (t) => {
-    const view = freshView();
-    const r = new Reassembler();
-    c.steps.slice(0, -1).forEach((s) => feed(view, r, s));
-    t.is(codeOf(() => feed(view, r, c.steps.at(-1)!)), c.error as never);
+    const state = freshCase(c.viewer);
+    c.steps.slice(0, -1).forEach((s) => feed(state, s));
+    t.is(codeOf(() => feed(state, c.steps.at(-1)!)), c.error as never);
   });
 }

@@ -18,6 +18,7 @@ interface Report {
   valid: { name: string; ok: boolean }[];
   live: { ok: boolean };
   transport: { ok: boolean };
+  recipients: { name: string; ok: boolean }[];
   invalid: { name: string; expected: string; got: string | null; ok: boolean }[];
   passed: number;
   failed: number;
@@ -34,6 +35,7 @@ test('the Python/libsodium reader agrees with every vector', (t) => {
   t.true(report.valid.every((v) => v.ok));
   t.true(report.live.ok);
   t.true(report.transport.ok);
+  t.deepEqual(report.recipients.map((r) => [r.name, r.ok]), [['viewer', true], ['stranger', true]]);
   t.deepEqual(
     report.invalid.map((c) => c.got),
     vectors.invalid.map((c) => c.error),

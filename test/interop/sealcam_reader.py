@@ -3,7 +3,8 @@
 Written from docs/PROTOCOL.md and test/vectors/segments.json alone, without reading the
 reference implementation (src/) or its tests. It is a small viewer: a pinned camera, the
 viewer's own box secret, an epoch keyring (§5.4), stream state (§8), segment opening (§6.3),
-live chunks and seals (§7), rosters (§4) and transport reassembly (§10).
+live chunks and seals (§7), rosters and the camera's roster-update check (§4) and transport
+reassembly (§10).
 
 Requirements: Python 3.11 standard library and libsodium (loaded through ctypes).
 
@@ -120,6 +121,7 @@ def open_roster(data, owner_sign_pk):
     reject_if(read_u(data, 5, 1) != 0, "E_UNKNOWN_FLAGS")
     n = read_u(data, 6, 2)
     reject_if(not 1 <= n <= 64, "E_MALFORMED", "count")
+    reject_if(read_u(data, 24, 4) == 0, "E_MALFORMED", "rosterVersion 0")
     reject_if(read_u(data, 28, 8) > U53 or len(data) != 100 + 64 * n, "E_MALFORMED")
     body_end = 36 + 64 * n
     if not ed25519_verify(data[body_end:], CTX_ROSTER + data[:body_end], owner_sign_pk):
@@ -128,7 +130,16 @@ def open_roster(data, owner_sign_pk):
     reject_if(entries[0][0] != owner_sign_pk, "E_MALFORMED", "entry 0 is not the owner")
     for _, box_pk in entries:
         reject_if(x25519(b"\x5a" * 32, box_pk) is None, "E_LOW_ORDER_POINT")
+    reject_if(len({compute_id(*e) for e in entries}) != n, "E_MALFORMED", "a viewer listed twice")
     return {"cameraId": data[8:24], "rosterVersion": read_u(data, 24, 4), "issuedAt": read_u(data, 28, 8), "entries": entries}
+
+
+def accept_roster_update(data, owner_sign_pk, camera_id, current_version):
+    """§4.4, the camera's check of a roster update. Returns the accepted roster."""
+    roster = open_roster(data, owner_sign_pk)
+    reject_if(roster["cameraId"] != camera_id, "E_FOREIGN_CAMERA")
+    reject_if(roster["rosterVersion"] <= current_version, "E_STALE_ROSTER")
+    return roster
 
 
 # ---------------------------------------------------------------- §5.4 keyring
@@ -320,9 +331,8 @@ class Viewer:
         """§7.3 acceptLiveChunk. Returns the provisional payload_i."""
         c = parse_live_chunk(data)
         reject_if(c["cameraId"] != self.cam_id, "E_FOREIGN_CAMERA")
-        top, seq, i = self.stream.highest_seq, c["seq"], c["chunkIndex"]
-        reject_if(top is not None and seq <= top, "E_REPLAY")
-        reject_if(top is not None and seq - top > self.stream.max_forward_jump, "E_FORWARD_JUMP")
+        seq, i = c["seq"], c["chunkIndex"]
+        self.stream.check(seq, c["epoch"])  # §7.3 step 3: verdict unused, state unchanged
         key = self.keyring.get(c["epoch"])
         reject_if(key is None, "E_UNKNOWN_EPOCH")
         p = self.pending.get(seq)
@@ -370,7 +380,8 @@ class Viewer:
 
 def parse_transport_piece(msg):
     """§10.3, in order."""
-    reject_if(len(msg) < 52 or msg[0:4] != b"SCC1", "E_CHUNK_HEADER", "short or bad magic")
+    reject_if(msg[0:4] != b"SCC1", "E_BAD_MAGIC")
+    reject_if(len(msg) < 52, "E_CHUNK_HEADER", "shorter than 52")
     reject_if(msg[4] != 1, "E_UNSUPPORTED_VERSION")
     reject_if(msg[5] != 0, "E_UNKNOWN_FLAGS")
     f = {"index": be(msg[6:8]), "count": be(msg[8:10]), "reserved": be(msg[10:12]),
@@ -405,13 +416,14 @@ class Reassembler:
                 del self.groups[next(iter(self.groups))]
                 self.evicted.append(SealcamError("E_REASSEMBLY_LIMIT", "evicted"))
             g = {"count": f["count"], "total": f["totalLength"],
-                 "buf": bytearray(f["totalLength"]), "got": set()}
+                 "buf": bytearray(f["totalLength"]), "got": {}}
             self.groups[f["hash"]] = g
         reject_if(f["count"] != g["count"] or f["totalLength"] != g["total"], "E_CHUNK_MISMATCH")
-        if f["index"] in g["got"]:
+        if f["index"] in g["got"]:  # a redelivery only if byte-identical (same offset, same data)
+            reject_if(g["got"][f["index"]] != (f["offset"], f["data"]), "E_CHUNK_MISMATCH", "repeated index differs")
             return None
         g["buf"][f["offset"] : f["offset"] + len(f["data"])] = f["data"]
-        g["got"].add(f["index"])
+        g["got"][f["index"]] = (f["offset"], f["data"])
         if len(g["got"]) < g["count"]:
             return None
         del self.groups[f["hash"]]
@@ -424,21 +436,38 @@ class Reassembler:
 
 # ---------------------------------------------------------------- vector runner
 
-def new_viewer(v):
-    """A fresh viewer pinned to the vector camera; the given ids must match §2."""
-    x, cam, me = bytes.fromhex, v["camera"], v["viewer"]
+def new_viewer(v, who="viewer"):
+    """A fresh viewer ("viewer" or "stranger") pinned to the vector camera; ids must match §2."""
+    x, cam, me = bytes.fromhex, v["camera"], v[who]
     viewer = Viewer(x(cam["signPublicKey"]), x(cam["boxPublicKey"]), x(me["id"]), x(me["boxSecretKey"]))
     assert viewer.cam_id.hex() == cam["id"], "camera id does not match §2"
     assert compute_id(x(me["signPublicKey"]), x(me["boxPublicKey"])).hex() == me["id"], "viewer id"
     return viewer
 
 
-def run_step(viewer, reassembler, step):
+class CameraRosterCheck:
+    """§12 `roster` steps: the camera's §4.4 check against the viewer's (owner's) signing key."""
+
+    def __init__(self, vec):
+        self.owner = bytes.fromhex(vec["viewer"]["signPublicKey"])
+        self.camera_id = bytes.fromhex(vec["camera"]["id"])
+        self.version = open_roster(bytes.fromhex(vec["roster"]), self.owner)["rosterVersion"]
+
+    def push(self, data):
+        self.version = accept_roster_update(data, self.owner, self.camera_id, self.version)["rosterVersion"]
+
+
+def run_step(viewer, reassembler, step, rosters=None):
     kind, hx = step["type"], step["hex"]
     if kind == "segment" and hx == "end":
         return viewer.stream.assert_complete()
+    if kind == "roster":
+        return rosters.push(bytes.fromhex(hx))
+    if kind == "transport":  # §12: an envelope the reassembler yields is opened at once
+        envelope = reassembler.push(bytes.fromhex(hx))
+        return None if envelope is None else viewer.open_segment(envelope)
     action = {"announcement": viewer.open_announcement, "segment": viewer.open_segment,
-              "live": viewer.accept_live, "seal": viewer.confirm_live, "transport": reassembler.push}
+              "live": viewer.accept_live, "seal": viewer.confirm_live}
     return action[kind](bytes.fromhex(hx))
 
 
@@ -508,12 +537,31 @@ def run_transport(vec):
     return {"ok": ok, "detail": detail}
 
 
+def run_recipients(vec):
+    """One announcement for two viewers: each, alone, unwraps the same key and opens the segment."""
+    rec, x, out = vec["recipients"], bytes.fromhex, []
+    for who in ("viewer", "stranger"):
+        def go(who=who):
+            viewer = new_viewer(vec, who)
+            if viewer.open_announcement(x(rec["announcement"])) != rec["epoch"]:
+                return False, "epoch"
+            if viewer.keyring.get(rec["epoch"]).hex() != rec["epochKey"]:
+                return False, "unwrapped key differs from epochKey"
+            h, payloads, _ = viewer.open_segment(x(rec["segment"]))
+            got = {"seq": h["seq"], "epoch": h["epoch"], "chunks": [p.hex() for p in payloads]}
+            return got == rec["expect"], f"opened seq {h['seq']}"
+        ok, detail = guarded(go)
+        out.append({"name": who, "ok": ok, "detail": detail})
+    return out
+
+
 def run_invalid(vec, case):
-    viewer, reassembler, steps = new_viewer(vec), Reassembler(), case["steps"]
+    viewer, reassembler, steps = new_viewer(vec, case.get("viewer", "viewer")), Reassembler(), case["steps"]
+    rosters = CameraRosterCheck(vec)
     out = {"name": case["name"], "expected": case["error"], "got": None, "ok": False}
     for k, step in enumerate(steps):
         try:
-            run_step(viewer, reassembler, step)
+            run_step(viewer, reassembler, step, rosters)
         except SealcamError as e:
             out["got"] = e.code
             if k == len(steps) - 1:
@@ -539,8 +587,9 @@ def main(argv):
     with open(argv[1]) as fh:
         vec = json.load(fh)
     report = {"valid": run_valid(vec), "live": run_live(vec), "transport": run_transport(vec),
-              "invalid": [run_invalid(vec, c) for c in vec["invalid"]]}
+              "recipients": run_recipients(vec), "invalid": [run_invalid(vec, c) for c in vec["invalid"]]}
     oks = ([r["ok"] for r in report["valid"]] + [report["live"]["ok"], report["transport"]["ok"]]
+           + [r["ok"] for r in report["recipients"]]
            + [r["ok"] for r in report["invalid"]])
     report["passed"], report["failed"] = sum(oks), len(oks) - sum(oks)
     print(json.dumps(report, indent=2))
