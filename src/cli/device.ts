@@ -52,7 +52,8 @@ export function registerDevice(program: Command): void {
         process.stderr.write(`looking for a pairing code through the ${board.name} camera…\n`);
         text = await scanForCode(await openCaptureSource(board, board.video, Number.POSITIVE_INFINITY, { realtime: true }), { timeoutMs: opts.timeout * 1000 });
       }
-      const r = await pairAsCamera(home, text, { timeoutMs: opts.timeout * 1000 });
+      const r = await pairAsCamera(home, text, { timeoutMs: opts.timeout * 1000, onIgnored: (e) => process.stderr.write(`ignored a message on the pairing topic: ${e.message}\n`) });
+      process.stderr.write(`${r.ignored} invalid messages on the pairing topic ignored\n`);
       process.stdout.write(`camera ${home.identity.idHex} paired with owner ${Buffer.from(r.offer.owner.id).toString('hex')} (account ${r.account})\nconfirmation code ${r.code}\n`);
     });
   device

@@ -59,7 +59,9 @@ export function registerOwner(program: Command): void {
           }
           process.stdout.write('waiting for the camera…\n');
         },
+        onIgnored: (e) => process.stderr.write(`ignored a message on the pairing topic: ${e.message}\n`),
       });
+      process.stderr.write(`${result.ignored} invalid messages on the pairing topic ignored\n`);
       process.stdout.write(`paired camera ${Buffer.from(result.camera.id).toString('hex')} as "${result.name}"\nconfirmation code ${result.code} — the camera shows the same code\n`);
     });
   registerHousehold(owner);

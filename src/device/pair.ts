@@ -2,17 +2,17 @@
  * The camera's side of pairing (PROTOCOL.md §3.4): read the owner's code through the lens (jsQR
  * on downscaled luma, several scans a second) or take it from --qr-image / --code; refuse an
  * expired or already-used code; trade the provisioning token for the camera's own relay login;
- * answer on the pairing topic; wait for the owner's signed roster; pin the owner.
+ * answer on the pairing topic with a commitment to its nonce; reveal the nonce once the owner's
+ * arrives; wait for the owner's signed roster; pin the owner. Messages on the topic that do not
+ * open under the pairing secret, or are not the kind expected next, are ignored and counted.
  */
 import {
+  CameraHandshake,
   SealcamError,
   assertOfferFresh,
-  confirmationCode,
   decodeQrPayload,
-  openRosterDelivery,
   pairingId,
   pairingTopic,
-  sealCameraAnswer,
   systemRandom,
   type PairingOffer,
 } from '../protocol/index.js';
@@ -58,9 +58,18 @@ export interface DevicePairResult {
   offer: PairingOffer;
   code: string;
   account: string;
+  /** messages on the pairing topic that were ignored */
+  ignored: number;
 }
 
-export async function pairAsCamera(home: DeviceHome, codeText: string, o: { timeoutMs?: number; now?: () => number } = {}): Promise<DevicePairResult> {
+export interface DevicePairOptions {
+  timeoutMs?: number;
+  now?: () => number;
+  /** called for each message on the pairing topic that was ignored (junk, or not the step's kind) */
+  onIgnored?: (e: SealcamError) => void;
+}
+
+export async function pairAsCamera(home: DeviceHome, codeText: string, o: DevicePairOptions = {}): Promise<DevicePairResult> {
   const now = o.now ?? Date.now;
   const offer = decodeQrPayload(codeText);
   assertOfferFresh(offer, now());
@@ -76,23 +85,20 @@ export async function pairAsCamera(home: DeviceHome, codeText: string, o: { time
   await home.setRelay({ url: login.mqttUrl, account: login.account, username: login.username, password: login.password });
   const topic = pairingTopic(pairingId(offer.secret));
   const client = await connectMqtt(login.mqttUrl, login);
+  const handshake = new CameraHandshake(offer, home.identity, systemRandom);
+  const run = handshake.run({ now, publish: (m) => client.publishAsync(topic, Buffer.from(m), { qos: 1 }), ...(o.onIgnored ? { onIgnored: o.onIgnored } : {}) });
+  client.on('message', (t, payload) => t === topic && run.deliver(new Uint8Array(payload)));
+  const timer = setTimeout(() => run.fail(new SealcamError('E_PAIRING_EXPIRED', `no roster from the owner before the timeout (${handshake.ignored} invalid messages ignored)`)), o.timeoutMs ?? 60_000);
   try {
     await client.subscribeAsync(topic, { qos: 1 });
-    const delivered = new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SealcamError('E_PAIRING_EXPIRED', "no roster from the owner before the timeout")), o.timeoutMs ?? 60_000);
-      client.on('message', (t, payload) => {
-        if (t !== topic || payload[5] !== 2) return; // our own answer echoes back; rosters are kind 2
-        clearTimeout(timer);
-        resolve(new Uint8Array(payload));
-      });
-    });
-    await client.publishAsync(topic, Buffer.from(sealCameraAnswer(offer, home.identity, systemRandom)), { qos: 1 });
-    const rosterBytes = openRosterDelivery(await delivered, offer);
+    await client.publishAsync(topic, Buffer.from(handshake.answer), { qos: 1 });
+    const { rosterBytes, code } = await run.done;
     await home.pinOwner(offer.owner, rosterBytes);
     ledger.record(offer);
     await home.saveLedger(ledger);
-    return { offer, code: confirmationCode(offer, home.identity.public), account: login.account };
+    return { offer, code, account: login.account, ignored: handshake.ignored };
   } finally {
+    clearTimeout(timer);
     await client.endAsync();
   }
 }

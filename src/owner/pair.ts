@@ -1,17 +1,18 @@
 /**
  * The owner's side of pairing (PROTOCOL.md §3.4): ask the relay for a provisioning token, show
- * the code, wait on the pairing topic for the camera's answer, verify it, pin the camera, show
- * the confirmation code, deliver the first signed roster. Any answer that does not verify aborts
- * the pairing (fail closed): a relay that swaps the answer gets nothing paired.
+ * the code, wait on the pairing topic for the camera's answer and its commitment, send the owner's
+ * nonce, check the camera's reveal against the commitment, pin the camera, show the confirmation
+ * code, deliver the first signed roster. Messages that do not open under the pairing secret (junk
+ * from any login that knows the topic, a relay's forged answer) are ignored and counted until a
+ * valid one arrives or the timeout passes; nothing is paired from them.
  */
 import {
   SealcamError,
+  OwnerHandshake,
   createPairingOffer,
   encodeQrPayload,
-  openCameraAnswer,
   pairingId,
   pairingTopic,
-  sealRosterDelivery,
   signRoster,
   systemRandom,
   type PublicIdentity,
@@ -27,12 +28,16 @@ export interface OwnerPairOptions {
   showCode: (text: string) => void | Promise<void>;
   timeoutMs?: number;
   now?: () => number;
+  /** called for each message on the pairing topic that was ignored (junk, or not the step's kind) */
+  onIgnored?: (e: SealcamError) => void;
 }
 
 export interface OwnerPairResult {
   camera: PublicIdentity;
   code: string;
   name: string;
+  /** messages on the pairing topic that were ignored */
+  ignored: number;
 }
 
 export async function pairAsOwner(o: OwnerPairOptions): Promise<OwnerPairResult> {
@@ -50,26 +55,24 @@ export async function pairAsOwner(o: OwnerPairOptions): Promise<OwnerPairResult>
   const ledger = await o.home.ledger();
   const topic = pairingTopic(pairingId(offer.secret));
   const client = await connectMqtt(info.mqttUrl, login);
+  const handshake = new OwnerHandshake(offer, systemRandom);
+  const run = handshake.run({ now, publish: (m) => client.publishAsync(topic, Buffer.from(m), { qos: 1 }), ...(o.onIgnored ? { onIgnored: o.onIgnored } : {}) });
+  client.on('message', (t, payload) => t === topic && run.deliver(new Uint8Array(payload)));
+  let timer: NodeJS.Timeout | undefined;
   try {
     await client.subscribeAsync(topic, { qos: 1 });
     await o.showCode(encodeQrPayload(offer));
-    const answer = await new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SealcamError('E_PAIRING_EXPIRED', 'no answer from a camera before the timeout')), o.timeoutMs ?? 5 * 60_000);
-      client.on('message', (t, payload) => {
-        if (t !== topic || payload[5] !== 1) return; // our own roster delivery echoes back; answers are kind 1
-        clearTimeout(timer);
-        resolve(new Uint8Array(payload));
-      });
-    });
+    timer = setTimeout(() => run.fail(new SealcamError('E_PAIRING_EXPIRED', `no camera completed the pairing before the timeout (${handshake.ignored} invalid messages ignored)`)), o.timeoutMs ?? 5 * 60_000);
+    const { camera, code } = await run.done;
     ledger.check(offer);
-    const { camera, code } = openCameraAnswer(answer, offer, now());
     ledger.record(offer);
     await o.home.saveLedger(ledger);
     const roster = signRoster(o.home.identity, { cameraId: camera.id, rosterVersion: 1, issuedAt: now(), viewers: [o.home.identity.public] });
     await o.home.pinCamera({ name: o.name, camera, rosterVersion: 1 });
-    await client.publishAsync(topic, Buffer.from(sealRosterDelivery(offer, roster, systemRandom)), { qos: 1 });
-    return { camera, code, name: o.name };
+    await client.publishAsync(topic, Buffer.from(handshake.sealRoster(roster)), { qos: 1 });
+    return { camera, code, name: o.name, ignored: handshake.ignored };
   } finally {
+    clearTimeout(timer);
     await client.endAsync();
   }
 }

@@ -58,6 +58,7 @@ export const ERROR_CODES = [
   'E_PAIRING_MAC',
   'E_PAIRING_REUSED',
   'E_PAIRING_EXPIRED',
+  'E_PAIRING_COMMITMENT',
   // §9.11 firmware images and updates
   'E_FIRMWARE_FORMAT',
   'E_FIRMWARE_UNSIGNED',

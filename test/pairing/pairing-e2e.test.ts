@@ -2,11 +2,13 @@
  * Pairing end to end through the embedded relay: the owner's code is rendered into the synthetic
  * camera's 1080p frames at about 25 % of the frame height with noise; the camera finds it, the
  * handshake completes, both sides hold each other's pinned keys, and the camera then streams
- * segments only its owner opens. A relay that swaps the camera's answer makes pairing abort.
+ * segments only its owner opens. Junk on the pairing topic, from any login that knows it, is
+ * ignored and counted on both sides; a relay's forged answer pairs nothing.
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { Identity, Viewer, sealCameraAnswer, systemRandom, decodeQrPayload, pairingId, pairingTopic } from '../../src/protocol/index.js';
+import { CameraHandshake, Identity, Viewer, asciiBytes, createPairingOffer, sealCameraAnswer, systemRandom, decodeQrPayload, pairingId, pairingTopic, toHex } from '../../src/protocol/index.js';
+import { connectMqtt } from '../../src/media/mqtt.js';
 import { DeviceHome } from '../../src/device/home.js';
 import { pairAsCamera, scanForCode, type ScanStats } from '../../src/device/pair.js';
 import { runAgent } from '../../src/device/agent.js';
@@ -80,20 +82,78 @@ test('the code in the camera\'s frames pairs both sides through the relay; then 
   }
 });
 
-test('a relay that swaps the camera\'s answer for its own keys makes pairing abort', async (t) => {
+test('junk from a login that knows the pairing topic does not abort pairing: both sides ignore and count it, then pair', async (t) => {
+  const { relay, owner, camera } = await setup('pair-junk');
+  const strangerLogin = await relay.accounts.addAccount('stranger');
+  try {
+    let shown!: (text: string) => void;
+    const codeShown = new Promise<string>((r) => (shown = r));
+    const ownerIgnored: string[] = [];
+    const ownerSide = pairAsOwner({ home: owner, name: 'door', showCode: (text) => shown(text), timeoutMs: 30_000, onIgnored: (e) => ownerIgnored.push(e.code) });
+    const text = await codeShown;
+    const offer = decodeQrPayload(text);
+    const topic = pairingTopic(pairingId(offer.secret));
+    // A stranger (another account's login) knows the topic; it cannot know the secret.
+    const anotherPairing = createPairingOffer({ owner: Identity.generate(systemRandom), relayUrl: relay.httpUrl, account: 'home', provisionToken: systemRandom(16), expiresAt: Date.now() + 60_000 }, systemRandom);
+    const replayed = new CameraHandshake(anotherPairing, Identity.generate(systemRandom), systemRandom).answer; // an answer from another pairing
+    const junk = () => {
+      const wrongMagic = replayed.slice();
+      wrongMagic.set(asciiBytes('JUNK'), 0);
+      const forged = sealCameraAnswer({ ...offer, secret: systemRandom(16) }, Identity.generate(systemRandom), systemRandom(32), systemRandom); // MAC'd under another key
+      return [systemRandom(1 + systemRandom(1)[0]!), wrongMagic, forged, replayed];
+    };
+    const stranger = await connectMqtt(relay.mqttUrl, strangerLogin);
+    const mine = new Set<string>();
+    const spray = async () => {
+      for (const m of junk()) {
+        mine.add(toHex(m));
+        await stranger.publishAsync(topic, Buffer.from(m), { qos: 1 });
+      }
+    };
+    let batches = 0;
+    stranger.on('message', (_t, payload) => {
+      if (!mine.has(toHex(payload))) void spray().then(() => batches++); // once more after every message of the handshake
+    });
+    await stranger.subscribeAsync(topic, { qos: 1 });
+    await spray(); // before the camera answers
+    batches++;
+
+    const cameraIgnored: string[] = [];
+    const cameraSide = await pairAsCamera(camera, text, { onIgnored: (e) => cameraIgnored.push(e.code) });
+    const ownerResult = await ownerSide;
+    await stranger.endAsync();
+    t.log(`junk batches sent: ${batches}; ignored by the owner: ${ownerResult.ignored} (${ownerIgnored.join(' ')}), by the camera: ${cameraSide.ignored} (${cameraIgnored.join(' ')})`);
+    t.is(cameraSide.code, ownerResult.code, 'both sides show the same confirmation code');
+    t.deepEqual(ownerResult.camera.id, camera.identity.id);
+    t.true(ownerResult.ignored >= 4, 'the batch sent before the answer is ignored by the owner');
+    t.is(ownerResult.ignored, ownerIgnored.length);
+    t.true(cameraSide.ignored >= 1, 'the camera ignores junk while it waits for the owner');
+    t.is(cameraSide.ignored, cameraIgnored.length);
+    t.true(ownerIgnored.includes('E_PAIRING_MAC') && ownerIgnored.includes('E_BAD_MAGIC'));
+    t.deepEqual((await owner.cameras()).map((c) => c.name), ['door']);
+  } finally {
+    await relay.close();
+  }
+});
+
+test('a relay that forges the camera\'s answer with its own keys pairs nothing: the owner ignores it and times out', async (t) => {
   const { relay, owner } = await setup('pair-swap');
   try {
     let shown!: (text: string) => void;
     const codeShown = new Promise<string>((r) => (shown = r));
-    const ownerSide = pairAsOwner({ home: owner, name: 'door', showCode: (text) => shown(text), timeoutMs: 30_000 });
+    const ignored: string[] = [];
+    const ownerSide = pairAsOwner({ home: owner, name: 'door', showCode: (text) => shown(text), timeoutMs: 3_000, onIgnored: (e) => ignored.push(e.code) });
     const text = await codeShown;
     const offer = decodeQrPayload(text);
     // The relay knows the topic (it routes it) but not the secret: its answer carries its own keys,
     // sealed under a key it had to guess.
     const relayKeys = Identity.generate(systemRandom);
-    const forged = sealCameraAnswer({ ...offer, secret: systemRandom(16) }, relayKeys, systemRandom);
+    const forged = sealCameraAnswer({ ...offer, secret: systemRandom(16) }, relayKeys, systemRandom(32), systemRandom);
     relay.broker!.aedes.publish({ cmd: 'publish', topic: pairingTopic(pairingId(offer.secret)), payload: Buffer.from(forged), qos: 1, retain: false, dup: false }, () => undefined);
-    t.is(await ownerSide.then(() => undefined, (e) => e.code), 'E_PAIRING_MAC');
+    const err = await ownerSide.then(() => undefined, (e: Error & { code: string }) => e);
+    t.is(err?.code, 'E_PAIRING_EXPIRED');
+    t.regex(err!.message, /1 invalid messages ignored/);
+    t.deepEqual(ignored, ['E_PAIRING_MAC']);
     t.deepEqual(await owner.cameras(), []);
   } finally {
     await relay.close();
