@@ -18,9 +18,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { seconds } from './options.js';
 import { connectMqtt } from '../media/mqtt.js';
-import { Identity, Reassembler, SealcamError, Viewer, accountWildcard, cameraTopic, publicIdentity, systemRandom, toHex } from '../protocol/index.js';
-import { parseInitSegment } from '../media/cmaf.js';
-import { LiveDecoder } from '../owner/live-decoder.js';
+import { Identity, LiveSession, SealcamError, Viewer, accountWildcard, cameraTopic, systemRandom, toHex } from '../protocol/index.js';
+import { LiveWatch } from '../owner/live-watch.js';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
 import { pairAsCamera, scanForCode } from '../device/pair.js';
@@ -56,6 +55,8 @@ export interface DemoReport {
   relayDataDir: string;
   ownerMp4: string;
   latencyMs: { p50: number | null; p95: number | null; what: string; framesDecodedLive: number; chunkP50: number | null; chunkP95: number | null };
+  /** the owner's live view: chunks confirmed by the camera's seal, still unconfirmed, rejected by code */
+  live: { chunksConfirmed: number; chunksUnconfirmed: number; rejected: Record<string, number>; alarms: string[] };
   pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number; msFromCodeInFramesToPaired: number };
   broker: { url: string; kind: 'embedded' | 'external'; checksLogins: boolean };
 }
@@ -118,63 +119,37 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     const cameraPublic = ownerPaired.camera;
     o.log(`camera ${home.identity.idHex} read the owner's code after ${scans.framesScanned} scans and paired; confirmation code ${cameraSide.code} (owner: ${ownerPaired.code})`);
 
-    // The owner watches live: verify, decrypt and decode each live chunk as it arrives.
-    const liveViewer = new Viewer(owner);
-    const liveView = liveViewer.pin(cameraPublic);
-    const segView = new Viewer(owner).pin(cameraPublic); // the init segment, from the seg topic
-    const reassembler = new Reassembler();
-    let decoder: LiveDecoder | null = null;
-    const beforeInit: { payload: Uint8Array; captured: number }[] = []; // live chunks that beat the init segment
+    // The owner watches live: verify, decrypt and decode each live chunk as it arrives, each
+    // segment confirmed by its seal (the same LiveSession as every live viewer, PROTOCOL.md §7.5).
     const latencies: number[] = [];
-    const decodeLatencies: number[] = [];
-    const ownerLive = await connectMqtt(relay.mqttUrl, ownerLogin);
-    ownerLive.on('message', (topic, payload) => {
-      try {
-        if (topic.endsWith('/keys')) {
-          liveView.addAnnouncement(new Uint8Array(payload));
-          segView.addAnnouncement(new Uint8Array(payload));
-        }
-        if (topic.endsWith('/seg')) {
-          const envelope = reassembler.push(new Uint8Array(payload));
-          if (envelope && !decoder) {
-            const opened = segView.openSegment(envelope);
-            if (opened.header.kind === 'init') {
-              decoder = new LiveDecoder(parseInitSegment(opened.payload), (_ts, captured) => {
-                if (captured !== undefined) decodeLatencies.push(Date.now() - captured);
-              });
-              for (const early of beforeInit.splice(0)) decoder.push(early.payload, early.captured);
-            }
-          }
-        }
-        if (topic.endsWith('/live')) {
-          const c = liveView.acceptLiveChunk(new Uint8Array(payload));
-          if (!c.payload.length) return;
-          // One live chunk per frame on the sim board: chunk i is frame i of its segment.
-          const captured = c.captureTime + (c.chunkIndex * 1000) / board.video.fps;
-          latencies.push(Date.now() - captured);
-          if (decoder) decoder.push(c.payload, captured);
-          else if (beforeInit.length < 300) beforeInit.push({ payload: c.payload, captured });
-        }
-      } catch (e) {
-        if (!SealcamError.is(e)) throw e;
-      }
+    const ownerWatch = new LiveWatch({
+      identity: owner,
+      camera: cameraPublic,
+      fps: board.video.fps,
+      expectedRoster: ownerHome.expectedRoster(await ownerHome.camera('sim')),
+      onEvent: (e) => {
+        // One live chunk per frame on the sim board: chunk i is frame i of its segment.
+        if (e.type === 'chunk') latencies.push(Date.now() - (e.chunk.captureTime + (e.chunk.chunkIndex * 1000) / board.video.fps));
+      },
     });
+    const ownerLive = await connectMqtt(relay.mqttUrl, ownerLogin);
+    ownerLive.on('message', (topic, payload) => ownerWatch.handle(topic, new Uint8Array(payload)));
     await ownerLive.subscribeAsync(accountWildcard(HOME), { qos: 1 });
 
     // The stranger: a viewer with a camera of their own, listening to their own account.
-    const strangerViewer = new Viewer(Identity.generate(systemRandom));
+    const stranger = Identity.generate(systemRandom);
+    const strangerViewer = new Viewer(stranger);
     const strangersOwnCamera = Identity.generate(systemRandom);
-    const strangerView = strangerViewer.pin(publicIdentity(strangersOwnCamera.signPublicKey, strangersOwnCamera.boxPublicKey));
+    strangerViewer.pin(strangersOwnCamera.public);
+    const strangerSession = new LiveSession(strangersOwnCamera.public, stranger, { now: Date.now });
     const codes = new Set<string>();
     const s = { liveReceived: 0, liveRejected: 0, segReceived: 0, segRejected: 0 };
     const strangerLive = await connectMqtt(relay.mqttUrl, strangerLogin);
     strangerLive.on('message', (topic, payload) => {
       if (!topic.endsWith('/live')) return;
       s.liveReceived++;
-      try {
-        strangerView.acceptLiveChunk(new Uint8Array(payload));
-      } catch (e) {
-        if (!SealcamError.is(e)) throw e;
+      for (const e of strangerSession.handle('live', new Uint8Array(payload))) {
+        if (e.type !== 'rejected') continue;
         s.liveRejected++;
         codes.add(e.code);
       }
@@ -204,8 +179,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     if (!filed()) o.log(`WARNING: after 30 s the relay had not filed every segment uploaded (${uploader.stats.envelopesUploaded}) for both accounts`);
     await ownerLive.endAsync();
     // Whatever is still queued in the live decoder comes out (late, and its latency says so).
-    await (decoder as LiveDecoder | null)?.close();
-    const liveDecoded = (decoder as LiveDecoder | null)?.decoded ?? 0;
+    await ownerWatch.close();
+    const live = ownerWatch.summary();
+    const liveDecoded = live.framesDecoded;
+    const decodeLatencies = live.latencyMs;
     await strangerLive.endAsync();
 
     // The owner's history → owner.mp4, decoded.
@@ -255,6 +232,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
         chunkP50: percentile(latencies, 0.5),
         chunkP95: percentile(latencies, 0.95),
       },
+      live: { chunksConfirmed: live.chunksConfirmed, chunksUnconfirmed: live.chunksUnconfirmed, rejected: live.rejected, alarms: live.alarms },
       pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned, msFromCodeInFramesToPaired: pairMs },
       broker: { url: relay.mqttUrl, kind: o.broker ? 'external' : 'embedded', checksLogins },
     };
@@ -291,6 +269,7 @@ export function registerDemo(program: Command): void {
           `  camera     ${report.framesCaptured} frames captured, ${report.framesEncoded} encoded, ${report.framesDropped} dropped; ${report.segmentsUploaded} sealed segments uploaded`,
           `  owner      ${report.framesDecodedByOwner} frames decoded from ${report.ownerMp4}; ${report.ownerSegmentsRejected} segments rejected, ${report.ownerGaps} gaps`,
           `             live: ${report.latencyMs.framesDecodedLive} frames decoded as they arrived; glass to glass p50 ${f(report.latencyMs.p50)}, p95 ${f(report.latencyMs.p95)} (capture → decoded frame in the owner's Node viewer; to the decrypted chunk: p50 ${f(report.latencyMs.chunkP50)}, p95 ${f(report.latencyMs.chunkP95)})`,
+          `             ${report.live.chunksConfirmed} live chunks confirmed by the camera's signature, ${report.live.chunksUnconfirmed} unconfirmed; rejected ${Object.entries(report.live.rejected).map(([c, n]) => `${n} ${c}`).join(', ') || 'none'}`,
           `  stranger   misrouted: ${report.strangerSegmentsReceived} segments and ${report.strangerLiveChunksReceived} live chunks received; rejected ${report.strangerSegmentsRejected} + ${report.strangerLiveChunksRejected} (${report.strangerRejectionCodes.join(', ') || 'none'}); ${report.strangerFramesDecoded} frames decoded`,
           `  relay      ${report.relayDataDir} (ciphertext only); broker ${report.broker.url} (${report.broker.kind}${report.broker.checksLogins ? '' : ', accepts any login'})`,
           `  play       ffplay ${report.ownerMp4}   (or open it in a browser or VLC)`,

@@ -3,10 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { time } from './options.js';
-import { connectMqtt } from '../media/mqtt.js';
-import { SealcamError, Viewer, cameraTopic, toHex } from '../protocol/index.js';
+import { LIVE_DEFAULTS, SealcamError, Viewer, toHex } from '../protocol/index.js';
+import { describeLive, watchLive } from '../owner/live-watch.js';
 import { OwnerHome } from '../owner/home.js';
-import { fetchHistory } from '../owner/history.js';
+import { describeHistory, fetchHistory } from '../owner/history.js';
 import { decodeFrameCodes } from '../owner/decode.js';
 import { startWebViewer } from '../owner/web/server.js';
 
@@ -22,9 +22,11 @@ export function registerView(program: Command): void {
     .option('--web', 'with --live: serve the browser viewer on 127.0.0.1 (the page does its own MQTT over WebSocket, verification, decryption and WebCodecs decoding)')
     .option('--port <n>', 'with --web: the local port (default: a free one)', Number)
     .option('--seconds <n>', 'with --live: stop after this many seconds (with --web: 0 = until Ctrl-C)', Number, 30)
+    .option('--json', 'print the summary as JSON (with --live: framesDecoded, msToFirstFrame, chunksConfirmed, chunksUnconfirmed, rejected by code, alarms, cameraLastSeen; with --out: every segment with its capture time, rejections, gaps, truncation)')
+    .option('--max-age <ms>', `with --live: a chunk whose segment began longer ago than this is not live and is rejected (E_STALE_LIVE); default ${LIVE_DEFAULTS.maxAgeMs} (2 s segments + 6 s of delay and clock skew)`, Number)
     .option('--since <time>', 'with --out: from this capture time (ISO date or ms)', time)
     .option('--until <time>', 'with --out: up to this capture time (ISO date or ms)', time)
-    .action(async (opts: { home: string; camera: string; out?: string; live?: boolean; web?: boolean; port?: number; seconds: number; since?: number; until?: number }) => {
+    .action(async (opts: { home: string; camera: string; out?: string; live?: boolean; web?: boolean; port?: number; seconds: number; since?: number; until?: number; json?: boolean; maxAge?: number }) => {
       if (!opts.out === !opts.live) throw new SealcamError('E_CONFIG', 'give exactly one of --out FILE or --live');
       const home = await OwnerHome.open(resolve(opts.home));
       const cam = await home.camera(opts.camera);
@@ -33,15 +35,23 @@ export function registerView(program: Command): void {
       const view = viewer.pin(cam.camera);
       const cameraId = toHex(cam.camera.id);
       if (opts.out) {
-        const h = await fetchHistory(login, viewer, cameraId, { ...(opts.since !== undefined ? { since: opts.since } : {}), ...(opts.until !== undefined ? { until: opts.until } : {}) });
+        const h = await fetchHistory(login, viewer, cameraId, {
+          ...(opts.since !== undefined ? { since: opts.since } : {}),
+          ...(opts.until !== undefined ? { until: opts.until } : {}),
+          knownHighestSeq: await home.knownHighestSeq(cameraId),
+          expectedRoster: home.expectedRoster(cam),
+        });
         await writeFile(opts.out, h.mp4);
+        const top = h.opened.at(-1);
+        if (top) await home.rememberSeq(cameraId, top.seq);
         const frames = h.mp4.length ? (await decodeFrameCodes(h.mp4)).length : 0;
-        const rejected = h.rejected.map((r) => `seq ${r.seq}: ${r.code}`).join(', ') || 'none';
-        const gaps = h.gaps.map((g) => `${g.from}..${g.to}`).join(', ') || 'none';
-        process.stdout.write(
-          `${opts.out}: ${frames} frames decoded from ${h.opened.length} of ${h.segmentsListed} segments\n  rejected ${rejected}\n  gaps ${gaps}${h.truncated ? '\n  the stream ends without a FINAL segment (camera still running, or cut off)' : ''}\n`,
-        );
-        if (h.rejected.length || h.announcementsRejected.length) process.exitCode = 3;
+        if (opts.json) {
+          const { mp4: _, ...rest } = h;
+          process.stdout.write(`${JSON.stringify({ out: opts.out, framesDecoded: frames, ...rest }, null, 2)}\n`);
+        } else {
+          process.stdout.write(describeHistory(opts.out, frames, h));
+        }
+        if (h.rejected.length || h.announcementsRejected.length || h.tailMissing || h.rosterLag) process.exitCode = 3;
         return;
       }
       const info = (await (await fetch(`${login.httpUrl}/v1/info`)).json()) as { mqttUrl: string; wsUrl: string | null };
@@ -55,26 +65,9 @@ export function registerView(program: Command): void {
         }
         return;
       }
-      const client = await connectMqtt(info.mqttUrl, login, { reconnectPeriod: 1000 });
-      const counts = { chunks: 0, bytes: 0, rejected: {} as Record<string, number> };
-      client.on('message', (topic, payload) => {
-        try {
-          if (topic.endsWith('/keys')) view.addAnnouncement(new Uint8Array(payload));
-          else if (topic.endsWith('/live')) {
-            const c = view.acceptLiveChunk(new Uint8Array(payload));
-            counts.chunks++;
-            counts.bytes += c.payload.length;
-          } else if (topic.endsWith('/status')) process.stderr.write(`camera status: ${payload.toString()}\n`);
-        } catch (e) {
-          if (!SealcamError.is(e)) throw e;
-          counts.rejected[e.code] = (counts.rejected[e.code] ?? 0) + 1;
-        }
-      });
-      await client.subscribeAsync(['keys', 'live', 'status'].map((ch) => cameraTopic(login.account, cameraId, ch as 'keys')), { qos: 1 });
-      const timer = setInterval(() => process.stderr.write(`  live: ${counts.chunks} chunks, ${counts.bytes} bytes decrypted, rejected ${JSON.stringify(counts.rejected)}\n`), 1000);
-      await new Promise((r) => setTimeout(r, opts.seconds * 1000));
-      clearInterval(timer);
-      await client.endAsync();
-      process.stdout.write(`live: ${counts.chunks} chunks verified and decrypted; rejected ${JSON.stringify(counts.rejected)}\n`);
+      const summary = await watchLive({ home, cam, login, mqttUrl: info.mqttUrl, seconds: opts.seconds, ...(opts.maxAge !== undefined ? { maxAgeMs: opts.maxAge } : {}), log: (m) => process.stderr.write(`${m}\n`) });
+      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else process.stdout.write(describeLive(summary));
+      if (Object.keys(summary.rejected).length || summary.alarms.length) process.exitCode = 3;
     });
 }

@@ -5,7 +5,7 @@
  *   → epoch keys for the roster (protocol/epoch.ts) → sealer (protocol/seal.ts)
  *   → pipeline: encode, segment, seal (pipeline.ts) → sink (sink.ts; the MQTT uploader later).
  */
-import { CameraEpochs, SealcamError, SegmentSealer, systemRandom, type RandomSource } from '../protocol/index.js';
+import { CameraEpochs, SealcamError, SegmentSealer, equalBytes, systemRandom, type RandomSource, type Roster } from '../protocol/index.js';
 import { ProcessSource } from '../media/process-source.js';
 import { SyntheticSource, type Clock, type Overlay } from '../media/synthetic.js';
 import { Y4mSource } from '../media/y4m.js';
@@ -33,6 +33,16 @@ export interface AgentOptions {
   onProgress?: (p: PipelineProgress) => void;
   onRosterChange?: (rosterVersion: number, epoch: number) => void;
   onRosterRefused?: (e: SealcamError) => void;
+  /** how long to wait for the relay's retained roster before the first epoch (default 5 s) */
+  rosterWaitMs?: number;
+  /** which roster the run is sealed for: the relay's retained one, or the one on disk after the wait */
+  onRosterSync?: (r: { rosterVersion: number; fromRelay: boolean; waitedMs: number }) => void;
+}
+
+export const DEFAULT_ROSTER_WAIT_MS = 5_000;
+
+async function sameAsHeld(home: DeviceHome, bytes: Uint8Array): Promise<boolean> {
+  return equalBytes((await home.pairing()).rosterBytes, bytes);
 }
 
 export interface AgentResult extends PipelineResult {
@@ -56,28 +66,48 @@ export async function openCaptureSource(board: BoardProfile, video: BoardProfile
 export async function runAgent(o: AgentOptions): Promise<AgentResult> {
   const video = { ...o.board.video, ...o.video };
   const random = o.random ?? systemRandom;
-  const pairing = await o.home.pairing();
+  await o.home.pairing(); // E_NOT_PAIRED before anything starts
   const epochs = new CameraEpochs(o.home.identity, random, o.home.lastEpoch);
-  // The epoch number is persisted before its key is used, so a reboot never reuses it.
-  await o.home.recordEpoch(o.home.lastEpoch + 1);
-  const announcement = epochs.rotate(pairing.roster, Date.now());
-  await o.sink.announce(announcement, epochs.epoch.epoch);
+  let sealing = false;
+  // A new epoch: its number is persisted before its key exists, so a reboot never reuses it, and
+  // its announcement is handed to the sink before the first chunk is sealed under it (§5.1).
+  const startEpoch = async (roster: Roster): Promise<number> => {
+    await o.home.recordEpoch(o.home.lastEpoch + 1);
+    const next = epochs.prepare(roster, Date.now());
+    await o.sink.announce(next.announcement, next.epoch);
+    epochs.activate(next);
+    return next.epoch;
+  };
   // A newer owner-signed roster (a viewer added or revoked) starts a new epoch at once (PROTOCOL.md §5).
   let rosterChain = Promise.resolve();
+  let rosterSeen = false;
   o.sink.onRoster?.((bytes) => {
     rosterChain = rosterChain.then(async () => {
+      rosterSeen = true;
       try {
         const roster = await o.home.updateRoster(bytes);
-        await o.home.recordEpoch(epochs.epoch.epoch + 1);
-        const next = epochs.rotate(roster, Date.now());
-        await o.sink.announce(next, epochs.epoch.epoch);
-        o.onRosterChange?.(roster.rosterVersion, epochs.epoch.epoch);
+        if (!sealing) return; // before the first epoch: the wait below picks it up
+        const epoch = await startEpoch(roster);
+        o.onRosterChange?.(roster.rosterVersion, epoch);
       } catch (e) {
         if (!SealcamError.is(e)) throw e;
+        if (SealcamError.is(e, 'E_STALE_ROSTER') && (await sameAsHeld(o.home, bytes))) return; // the retained copy of the roster we hold
         o.onRosterRefused?.(e); // stale (a replayed retained roster) or not signed by the owner
       }
     });
   });
+  // Never seal a run for a roster the owner has already replaced: wait (bounded) for the roster
+  // the relay retains, and say which roster the run is sealed for (§5.1, THREAT-MODEL R2).
+  if (o.sink.onRoster && o.sink.rosterArrived) {
+    const t0 = Date.now();
+    await o.sink.rosterArrived(o.rosterWaitMs ?? DEFAULT_ROSTER_WAIT_MS);
+    await rosterChain;
+    const { roster } = await o.home.pairing();
+    o.onRosterSync?.({ rosterVersion: roster.rosterVersion, fromRelay: rosterSeen, waitedMs: Date.now() - t0 });
+  }
+  const { roster } = await o.home.pairing();
+  await startEpoch(roster);
+  sealing = true;
 
   const first = o.home.nextSeq;
   const sealer = new SegmentSealer(o.home.identity, epochs, random, first);

@@ -1,9 +1,10 @@
 /**
  * The camera's pipeline: capture → encode (or pass H.264 through) → segment → seal → sink.
+ * On the live path each media segment is framed as: the run's init envelope, its chunks, its seal.
  * Every stage runs in order on one async queue, so segments leave in seq order and memory is
  * bounded: the encoder holds at most `maxQueue` frames, the segmenter at most one chunk.
  */
-import type { SegmentSealer, SegmentWriter } from '../protocol/index.js';
+import { SEAL_BYTES, type SegmentSealer, type SegmentWriter } from '../protocol/index.js';
 import { H264Encoder, type EncoderStats } from '../media/encoder.js';
 import { Segmenter, type SegmenterStats } from '../media/segmenter.js';
 import type { CaptureSource, EncodedAccessUnit } from '../media/source.js';
@@ -81,15 +82,26 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     await o.sink.segment(envelope, { seq, kind, final, bytes: envelope.length });
   };
 
+  // The run's init segment, sealed under the epoch of the media that follow it (§7.5): after an
+  // epoch rotation it is sealed again, so every viewer on the current roster can build a
+  // playable file from the history, and a late live viewer gets it before each segment.
+  let init: { payload: Uint8Array; envelope: Uint8Array; epoch: number } | null = null;
+  const sealInit = async (payload: Uint8Array) => {
+    await o.beforeSegment?.();
+    const seq = o.sealer.nextSeq;
+    const epoch = o.sealer.epoch;
+    const envelope = o.sealer.seal({ kind: 'init', captureTime: Date.now(), durationMs: 0, payload });
+    init = { payload, envelope, epoch };
+    await sealAndSend(envelope, 'init', seq, false);
+  };
+
   const segmenter = new Segmenter(
     { width: info.width, height: info.height, fps: info.fps, segmentDurationUs: Math.round(o.segmentSeconds * 1e6), chunkFrames: o.chunkFrames },
     {
-      init: async (init) => {
-        await o.beforeSegment?.();
-        const seq = o.sealer.nextSeq;
-        await sealAndSend(o.sealer.seal({ kind: 'init', captureTime: Date.now(), durationMs: 0, payload: init.bytes }), 'init', seq, false);
-      },
+      init: (i) => sealInit(i.bytes),
       segmentStart: async (s) => {
+        if (init && init.epoch !== o.sealer.epoch) await sealInit(init.payload);
+        if (init) o.sink.live(init.envelope);
         await o.beforeSegment?.();
         writer = o.sealer.begin({ kind: 'media', captureTime: Math.round(s.captureTimeMs) });
       },
@@ -100,7 +112,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       segmentEnd: async (e) => {
         const w = writer!;
         writer = null;
-        await sealAndSend(w.finish({ durationMs: e.durationMs, final: e.final }), 'media', w.seq, e.final);
+        const envelope = w.finish({ durationMs: e.durationMs, final: e.final });
+        o.sink.live(envelope.subarray(0, SEAL_BYTES)); // the seal confirms the live chunks (§7.4)
+        await sealAndSend(envelope, 'media', w.seq, e.final);
         o.onProgress?.(progress);
       },
     },

@@ -28,6 +28,11 @@ export interface EnvelopeSink {
   close(): Promise<void>;
   /** roster updates from the owner, where the sink can receive them (the MQTT uploader) */
   onRoster?(handler: (roster: Uint8Array) => void): void;
+  /**
+   * Resolves true once the roster retained on the relay has been handed to the `onRoster`
+   * handler, or false after `timeoutMs` (no retained roster, or the relay is unreachable).
+   */
+  rosterArrived?(timeoutMs: number): Promise<boolean>;
 }
 
 export class DirectorySink implements EnvelopeSink {

@@ -54,6 +54,8 @@ export class MqttUploader implements EnvelopeSink {
   private markLost: (e: Error) => void = () => undefined;
   private readonly topics: Record<'seg' | 'live' | 'keys' | 'status' | 'roster', string>;
   private rosterHandler: ((roster: Uint8Array) => void) | null = null;
+  private rosterMessages = 0;
+  private rosterWaiters: (() => void)[] = [];
 
   constructor(private readonly o: UploaderOptions) {
     this.backoff = new Backoff(o.backoff);
@@ -70,6 +72,21 @@ export class MqttUploader implements EnvelopeSink {
   onRoster(handler: (roster: Uint8Array) => void): void {
     this.rosterHandler = handler;
     if (this.connected) this.client?.subscribe(this.topics.roster, { qos: 1 });
+  }
+
+  rosterArrived(timeoutMs: number): Promise<boolean> {
+    if (this.rosterMessages > 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.rosterWaiters = this.rosterWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.rosterWaiters.push(done);
+    });
   }
 
   get isConnected(): boolean {
@@ -153,7 +170,11 @@ export class MqttUploader implements EnvelopeSink {
     });
     this.lost.catch(() => undefined);
     client.on('message', (topic, payload) => {
-      if (topic === this.topics.roster && payload.length > 0) this.rosterHandler?.(new Uint8Array(payload));
+      if (topic === this.topics.roster && payload.length > 0) {
+        this.rosterHandler?.(new Uint8Array(payload));
+        this.rosterMessages++;
+        for (const w of this.rosterWaiters.splice(0)) w();
+      }
     });
     client.on('connect', () => {
       if (this.rosterHandler) client.subscribe(this.topics.roster, { qos: 1 });

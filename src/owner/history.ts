@@ -4,7 +4,7 @@
  * refuses a camera it has not pinned with E_FOREIGN_CAMERA before touching a key). Rejected
  * segments and gaps are reported, never spliced silently.
  */
-import { SealcamError, concatBytes, type ErrorCode, type Viewer } from '../protocol/index.js';
+import { SealcamError, concatBytes, equalBytes, rosterLag, type AnnouncementInfo, type ErrorCode, type ExpectedRoster, type Viewer } from '../protocol/index.js';
 
 export interface RelayLogin {
   /** http://host:port of the relay's API */
@@ -17,13 +17,28 @@ export interface RelayLogin {
 export interface HistoryResult {
   cameraId: string;
   segmentsListed: number;
-  opened: { seq: number; kind: 'init' | 'media'; bytes: number }[];
+  /** every segment opened, with the capture time the camera signed (ms since the Unix epoch) */
+  opened: { seq: number; kind: 'init' | 'media'; bytes: number; epoch: number; captureTime: number; durationMs: number }[];
   rejected: { seq: number; code: ErrorCode }[];
   announcementsRejected: { epoch: number; code: ErrorCode }[];
   gaps: { from: number; to: number }[];
   /** init + media of the last run (a camera restart starts a new init segment) */
   mp4: Uint8Array;
+  /** the stream ends without FINAL, or before a seq this viewer has already seen */
   truncated: boolean;
+  /** set when the history ends below `knownHighestSeq`: the relay hid (or lost) the tail */
+  tailMissing: { historyEndsAt: number | null; seenUpTo: number } | null;
+  /** E_ROSTER_LAGGING: the newest announcement is not wrapped for the roster the owner signed */
+  rosterLag: string | null;
+}
+
+export interface HistoryOptions {
+  since?: number;
+  until?: number;
+  /** the highest seq this viewer has seen before (live or an earlier fetch): the history must reach it */
+  knownHighestSeq?: number | null;
+  /** the roster the owner last signed for this camera (§5.5) */
+  expectedRoster?: ExpectedRoster;
 }
 
 async function get(login: RelayLogin, path: string): Promise<Response> {
@@ -38,44 +53,77 @@ export async function listCameras(login: RelayLogin): Promise<string[]> {
   return ((await (await get(login, '/cameras')).json()) as { camera: string }[]).map((c) => c.camera);
 }
 
-export async function fetchHistory(login: RelayLogin, viewer: Viewer, cameraId: string, range: { since?: number; until?: number } = {}): Promise<HistoryResult> {
-  const result: HistoryResult = { cameraId, segmentsListed: 0, opened: [], rejected: [], announcementsRejected: [], gaps: [], mp4: new Uint8Array(0), truncated: false };
+export async function fetchHistory(login: RelayLogin, viewer: Viewer, cameraId: string, range: HistoryOptions = {}): Promise<HistoryResult> {
+  const result: HistoryResult = { cameraId, segmentsListed: 0, opened: [], rejected: [], announcementsRejected: [], gaps: [], mp4: new Uint8Array(0), truncated: false, tailMissing: null, rosterLag: null };
+  let newest: AnnouncementInfo | null = null;
   for (const { epoch } of (await (await get(login, `/cameras/${cameraId}/keys`)).json()) as { epoch: number }[]) {
     const bytes = new Uint8Array(await (await get(login, `/cameras/${cameraId}/keys/${epoch}`)).arrayBuffer());
     try {
-      viewer.view(hexToBytes(cameraId)).addAnnouncement(bytes);
+      const info = viewer.view(hexToBytes(cameraId)).addAnnouncement(bytes);
+      if (!newest || info.epoch > newest.epoch) newest = info;
     } catch (e) {
       if (!SealcamError.is(e)) throw e;
       result.announcementsRejected.push({ epoch, code: e.code });
     }
   }
+  if (newest && range.expectedRoster) result.rosterLag = rosterLag(newest, range.expectedRoster);
   const query = new URLSearchParams();
   if (range.since !== undefined) query.set('since', String(range.since));
   if (range.until !== undefined) query.set('until', String(range.until));
   const list = (await (await get(login, `/cameras/${cameraId}/segments?${query}`)).json()) as { seq: number }[];
   result.segmentsListed = list.length;
-  let run: Uint8Array[] = [];
+  // A playable file (PROTOCOL.md §15): the init and media of one run, in seq order. The camera
+  // seals its init again after every epoch rotation; an identical init continues the run, a
+  // different one starts a new run, and media before any init of its run cannot play.
+  let run: { init: Uint8Array; parts: Uint8Array[] } | null = null;
   for (const { seq } of list) {
     const envelope = new Uint8Array(await (await get(login, `/cameras/${cameraId}/segments/${seq}`)).arrayBuffer());
     try {
       const o = viewer.openSegment(envelope);
       if (o.verdict.kind === 'gap') result.gaps.push({ from: o.verdict.missingFrom, to: o.verdict.missingTo });
-      if (o.header.kind === 'init') run = [];
-      run.push(o.payload);
-      result.opened.push({ seq, kind: o.header.kind, bytes: o.payload.length });
+      if (o.header.kind === 'init') {
+        if (!run || !equalBytes(run.init, o.payload)) run = { init: o.payload, parts: [o.payload] };
+      } else if (run) {
+        run.parts.push(o.payload);
+      }
+      result.opened.push({ seq, kind: o.header.kind, bytes: o.payload.length, epoch: o.header.epoch, captureTime: o.header.captureTime, durationMs: o.header.durationMs });
     } catch (e) {
       if (!SealcamError.is(e)) throw e;
       result.rejected.push({ seq, code: e.code });
     }
   }
-  result.mp4 = concatBytes(...run);
+  result.mp4 = run && run.parts.length > 1 ? concatBytes(...run.parts) : new Uint8Array(0);
   try {
     if (result.opened.length) viewer.view(hexToBytes(cameraId)).stream.assertComplete();
   } catch (e) {
     if (!SealcamError.is(e, 'E_TRUNCATED')) throw e;
     result.truncated = true;
   }
+  // §8.4: a viewer remembers the newest seq it has seen; a history that stops below it was cut,
+  // even when its last segment carries FINAL (a relay hiding whole runs after a clean end).
+  const last = list.length ? list[list.length - 1]!.seq : null;
+  const known = range.knownHighestSeq ?? null;
+  if (known !== null && range.until === undefined && (last === null || last < known)) {
+    result.tailMissing = { historyEndsAt: last, seenUpTo: known };
+    result.truncated = true;
+  }
   return result;
+}
+
+/** The history summary as a person reads it: what plays, from when to when, and what did not. */
+export function describeHistory(file: string, frames: number, h: HistoryResult): string {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const media = h.opened.filter((o) => o.kind === 'media');
+  const lines = [
+    `${file}: ${frames} frames decoded from ${h.opened.length} of ${h.segmentsListed} segments`,
+    media.length ? `  captured ${iso(media[0]!.captureTime)} to ${iso(media.at(-1)!.captureTime + media.at(-1)!.durationMs)} (the camera's signed capture times)` : '  no media segment opened',
+    `  rejected ${h.rejected.map((r) => `seq ${r.seq}: ${r.code}`).join(', ') || 'none'}`,
+    `  gaps ${h.gaps.map((g) => `${g.from}..${g.to}`).join(', ') || 'none'}`,
+  ];
+  if (h.tailMissing) lines.push(`  E_TRUNCATED: the history ends at seq ${h.tailMissing.historyEndsAt ?? 'none'}, but this viewer has already seen seq ${h.tailMissing.seenUpTo}: the relay hid or lost the newest segments`);
+  else if (h.truncated) lines.push('  the stream ends without a FINAL segment (camera still running, or cut off)');
+  if (h.rosterLag) lines.push(`  ALARM E_ROSTER_LAGGING: ${h.rosterLag}`);
+  return `${lines.join('\n')}\n`;
 }
 
 function hexToBytes(hex: string): Uint8Array {

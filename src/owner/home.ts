@@ -7,10 +7,12 @@
  *   relay.json     {"v":1,"httpUrl","account","username","password"}          0600
  *   cameras.json   {"v":1,"cameras":{"<name>":{"signPublicKey","boxPublicKey","rosterVersion"}}}
  *   pairings.json  {"v":1,"used":["<pairingId>", …]}
+ *   streams/<cameraIdHex>.json   the live view's stream state (PROTOCOL.md §8.5)               0600
+ *   seen/<cameraIdHex>.json      {"v":1,"highestSeq":N} the newest seq a history fetch opened   0600
  */
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Identity, PairingLedger, SealcamError, fromHex, publicIdentity, systemRandom, toHex, type PublicIdentity } from '../protocol/index.js';
+import { Identity, PairingLedger, SealcamError, fromHex, publicIdentity, systemRandom, toHex, type ExpectedRoster, type PublicIdentity, type StreamSnapshot } from '../protocol/index.js';
 import { readJson, writeFileAtomic } from '../media/atomic-file.js';
 import type { RelayLogin } from './history.js';
 
@@ -78,6 +80,39 @@ export class OwnerHome {
     all[p.name] = p;
     const out = Object.fromEntries(Object.entries(all).map(([name, c]) => [name, { ...keysOf(c.camera), rosterVersion: c.rosterVersion, viewers: (c.viewers ?? []).map(keysOf) } satisfies StoredCamera]));
     await writeFileAtomic(join(this.dir, 'cameras.json'), `${JSON.stringify({ v: 1, cameras: out }, null, 1)}\n`, 0o600);
+  }
+
+  /**
+   * The stream state a live view left for this camera (§8.5), so replay detection survives
+   * restarts; its highestSeq is also the newest segment this viewer knows exists, which a history
+   * fetch must reach (a relay that hides the tail is reported, §8.4).
+   */
+  async streamState(cameraIdHex: string): Promise<StreamSnapshot | null> {
+    return readJson<StreamSnapshot>(join(this.dir, 'streams', `${cameraIdHex}.json`));
+  }
+
+  async saveStreamState(cameraIdHex: string, snapshot: StreamSnapshot): Promise<void> {
+    await mkdir(join(this.dir, 'streams'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(this.dir, 'streams', `${cameraIdHex}.json`), `${JSON.stringify(snapshot)}\n`, 0o600);
+  }
+
+  /** The newest seq this viewer knows the camera has sealed (live or history): a history must reach it. */
+  async knownHighestSeq(cameraIdHex: string): Promise<number | null> {
+    const seen = (await readJson<{ highestSeq: number | null }>(join(this.dir, 'seen', `${cameraIdHex}.json`)))?.highestSeq ?? null;
+    const live = (await this.streamState(cameraIdHex))?.highestSeq ?? null;
+    return seen === null ? live : live === null ? seen : Math.max(seen, live);
+  }
+
+  async rememberSeq(cameraIdHex: string, seq: number): Promise<void> {
+    const known = await this.knownHighestSeq(cameraIdHex);
+    if (known !== null && known >= seq) return;
+    await mkdir(join(this.dir, 'seen'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(this.dir, 'seen', `${cameraIdHex}.json`), `${JSON.stringify({ v: 1, highestSeq: seq })}\n`, 0o600);
+  }
+
+  /** What the owner last signed for this camera: announcements are checked against it (§5.5). */
+  expectedRoster(cam: PinnedCamera): ExpectedRoster {
+    return { rosterVersion: cam.rosterVersion, viewerIds: [this.identity.id, ...(cam.viewers ?? []).map((v) => v.id)] };
   }
 
   async ledger(): Promise<PairingLedger> {

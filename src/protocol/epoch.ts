@@ -91,6 +91,17 @@ export class CameraEpochs {
 
   /** Start a new epoch for `roster`, wipe the old key, return the signed announcement. */
   rotate(roster: Roster, now: number): Uint8Array {
+    const next = this.prepare(roster, now);
+    this.activate(next);
+    return next.announcement;
+  }
+
+  /**
+   * Make the next epoch and its signed announcement without using it yet. The caller publishes
+   * the announcement and then calls `activate`, so no live chunk of the new epoch can reach a
+   * viewer before the key that opens it (§5.1). Until then the current epoch keeps sealing.
+   */
+  prepare(roster: Roster, now: number): PreparedEpoch {
     ensure(equalBytes(roster.cameraId, this.camera.id), 'E_BAD_ARGUMENT', 'rotate: roster is for another camera');
     ensure(roster.viewers.length <= MAX_ROSTER_ENTRIES, 'E_BAD_ARGUMENT', 'rotate: roster too large');
     ensure(this.lastEpoch < 0xffff_ffff, 'E_BAD_ARGUMENT', 'rotate: epoch counter exhausted');
@@ -124,12 +135,25 @@ export class CameraEpochs {
       wipe(ephemeral.secretKey);
     }
     const body = w.done();
-    this.current?.wipe();
-    this.current = new EpochKey(epoch, key);
+    // The number is used from here on, whether or not the epoch is activated: never twice.
     this.lastEpoch = epoch;
-    this.lastAnnouncement = concatBytes(body, this.camera.signer.sign(concatBytes(EPOCH_CONTEXT, body)));
-    return this.lastAnnouncement;
+    return { epoch, key: new EpochKey(epoch, key), announcement: concatBytes(body, this.camera.signer.sign(concatBytes(EPOCH_CONTEXT, body))) };
   }
+
+  /** Switch sealing to a prepared epoch (its announcement is out) and erase the old key. */
+  activate(next: PreparedEpoch): void {
+    ensure(this.current === null || next.epoch > this.current.epoch, 'E_BAD_ARGUMENT', `activate: epoch ${next.epoch} is not newer than the current epoch`);
+    this.current?.wipe();
+    this.current = next.key;
+    this.lastAnnouncement = next.announcement;
+  }
+}
+
+/** An epoch made by `CameraEpochs.prepare`, not sealing yet. */
+export interface PreparedEpoch {
+  readonly epoch: number;
+  readonly key: EpochKey;
+  readonly announcement: Uint8Array;
 }
 
 export interface AnnouncementInfo {

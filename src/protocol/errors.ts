@@ -31,11 +31,13 @@ export const ERROR_CODES = [
   'E_TRUNCATED',
   // §9.6 live chunks
   'E_LIVE_INCOMPLETE',
+  'E_STALE_LIVE',
   // §9.7 epoch announcements and rosters
   'E_NOT_ON_ROSTER',
   'E_STALE_EPOCH',
   'E_ROSTER_SIGNATURE',
   'E_STALE_ROSTER',
+  'E_ROSTER_LAGGING',
   // §9.8 transport chunking
   'E_CHUNK_HEADER',
   'E_CHUNK_MISMATCH',

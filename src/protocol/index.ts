@@ -13,3 +13,4 @@ export * from './transport-chunk.js';
 export * from './topics.js';
 export * from './describe.js';
 export * from './pairing.js';
+export * from './live-session.js';

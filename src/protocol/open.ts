@@ -112,6 +112,35 @@ export class CameraView {
   }
 
   /**
+   * Open an init segment that arrives outside the seq stream (§7.5): the camera repeats its
+   * current init envelope on the live topic before every media segment, so a viewer that joins
+   * late can configure its decoder. It is verified exactly as §6.3 (pinned camera, signature,
+   * epoch key, decryption, inner header) but only enters the stream state when its seq is above
+   * everything committed: a repeat, or the init of a run this viewer already followed, is
+   * configuration, never content. A replayed old init can at worst misconfigure the decoder; it
+   * cannot make a frame play, because frames only come from chunks that pass §7.3 and §7.4.
+   */
+  openInit(envelope: Uint8Array): OpenedSegment {
+    const parsed = parseEnvelope(envelope); // 1
+    const { header } = parsed;
+    this.assertPinned(header.cameraId); // 2
+    if (header.kind !== 'init') throw new SealcamError('E_UNKNOWN_KIND', `seq ${header.seq}: expected an init segment on the live topic, got ${header.kind}`);
+    this.assertSignature(parsed.headerBytes, parsed.signature, sha512(parsed.body!)); // 3
+    const top = this.stream.highest;
+    const advances = top === null || header.seq > top;
+    const verdict: StreamVerdict = advances ? this.stream.check(header.seq, header.epoch) : { kind: 'next' }; // 4, only when it advances
+    const key = this.epochKey(header.epoch);
+    const chunks = splitBody(parsed.body!, header.chunkCount).map((ct, i) => this.openChunk(ct, header, i, key)); // 5, 6
+    if (advances) this.stream.commit(header.seq, header.epoch, header.final);
+    return { header, chunks, payload: concatBytes(...chunks), verdict };
+  }
+
+  /** Whether chunks of `seq` are being received live (chunk 0 was accepted, no seal yet). */
+  hasPending(seq: number): boolean {
+    return this.pending.has(seq);
+  }
+
+  /**
    * Open a live chunk the moment it arrives (§7). Chunks of one segment must arrive in order
    * from index 0; the result is provisional until `confirmLive` sees the camera's signature.
    */

@@ -63,6 +63,11 @@ export class SegmentSealer {
     return this.seq;
   }
 
+  /** The epoch the next segment will be sealed under. */
+  get epoch(): number {
+    return this.epochs.epoch.epoch;
+  }
+
   /** Open a segment; seal its chunks with `addChunk`, close it with `finish`. */
   begin(start: SegmentStart): SegmentWriter {
     ensure(this.open === null, 'E_BAD_ARGUMENT', 'begin: the previous segment is still open; finish it first');
