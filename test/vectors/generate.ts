@@ -320,6 +320,7 @@ function moreVectors(m: Material): { invalid: InvalidCase[]; recipients: object 
     { name: 'announcement: two recipients, the viewer\u2019s key is bound to epoch 4 inside an epoch 3 announcement', steps: [announce(boundElsewhere)], error: 'E_INNER_HEADER' },
     { name: 'stranger: the one-recipient announcement wraps nothing for it', viewer: 'stranger', steps: [ann], error: 'E_NOT_ON_ROSTER' },
     { name: 'stranger: epoch 1 was never wrapped for it', viewer: 'stranger', steps: [announce(twoRecipients), seg(init)], error: 'E_UNKNOWN_EPOCH' },
+    { name: 'the same announcement twice is accepted (nothing changes); the init segment then opens once', steps: [ann, ann, seg(init), seg(init)], error: 'E_REPLAY' },
     { name: 'stale epoch: epoch 1 announced again with a different key', steps: [ann, announce(epoch1Again)], error: 'E_STALE_EPOCH' },
     { name: 'stale epoch: epoch 2 after epoch 10 (the keyring keeps 8)', steps: [announce(epoch10), announce(twoRecipients)], error: 'E_STALE_EPOCH' },
     // §8.2 through §6.3 and §7.3.
