@@ -19,7 +19,7 @@ export function cameraTopic(account: string, cameraIdHex: string, channel: Camer
   return `${TOPIC_ROOT}/${segment(account, 'account')}/${segment(cameraIdHex, 'camera id')}/${channel}`;
 }
 
-/** sc/v1/pair/<hex of SHA-512(pairing secret)[0..16]> — computed by the pairing code. */
+/** sc/v1/pair/<hex of pairingId>: pairingId is defined once, in PROTOCOL.md §3.2, and computed by pairing.ts. */
 export function pairingTopic(secretHashHex: string): string {
   return `${TOPIC_ROOT}/pair/${segment(secretHashHex, 'pairing hash')}`;
 }
