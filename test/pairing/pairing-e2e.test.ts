@@ -32,6 +32,16 @@ async function setup(label: string) {
   return { dir, relay, owner, camera };
 }
 
+/** Start the owner's side of pairing; resolves once its code is shown. Ignored messages are collected by code. */
+async function ownerShowing(owner: OwnerHome, name: string, timeoutMs: number) {
+  let shown!: (text: string) => void;
+  const codeShown = new Promise<string>((r) => (shown = r));
+  const ignored: string[] = [];
+  const result = pairAsOwner({ home: owner, name, showCode: (text) => shown(text), timeoutMs, onIgnored: (e) => ignored.push(e.code) });
+  const text = await codeShown;
+  return { text, offer: decodeQrPayload(text), result, ignored };
+}
+
 /** Show `text` to the sim camera's lens: ~25 % of 1080 rows, off-centre, with noise. */
 function cameraSeeing(text: string): SyntheticSource {
   const source = new SyntheticSource({ realtime: true, fps: 30 });
@@ -44,11 +54,8 @@ function cameraSeeing(text: string): SyntheticSource {
 test('the code in the camera\'s frames pairs both sides through the relay; then only the owner opens its video', async (t) => {
   const { relay, owner, camera } = await setup('pair-e2e');
   try {
-    let shown!: (text: string) => void;
-    const codeShown = new Promise<string>((r) => (shown = r));
-    const ownerSide = pairAsOwner({ home: owner, name: 'nursery', showCode: (text) => shown(text), timeoutMs: 60_000 });
+    const { text, result: ownerSide } = await ownerShowing(owner, 'nursery', 60_000);
     const stats: ScanStats = { framesSeen: 0, framesScanned: 0 };
-    const text = await codeShown;
     const appeared = Date.now(); // the code is in the camera's frames from its first frame on
     const scanned = await scanForCode(cameraSeeing(text), { timeoutMs: 30_000, stats });
     t.is(scanned, text);
@@ -86,12 +93,7 @@ test('junk from a login that knows the pairing topic does not abort pairing: bot
   const { relay, owner, camera } = await setup('pair-junk');
   const strangerLogin = await relay.accounts.addAccount('stranger');
   try {
-    let shown!: (text: string) => void;
-    const codeShown = new Promise<string>((r) => (shown = r));
-    const ownerIgnored: string[] = [];
-    const ownerSide = pairAsOwner({ home: owner, name: 'door', showCode: (text) => shown(text), timeoutMs: 30_000, onIgnored: (e) => ownerIgnored.push(e.code) });
-    const text = await codeShown;
-    const offer = decodeQrPayload(text);
+    const { text, offer, result: ownerSide, ignored: ownerIgnored } = await ownerShowing(owner, 'door', 30_000);
     const topic = pairingTopic(pairingId(offer.secret));
     // A stranger (another account's login) knows the topic; it cannot know the secret.
     const anotherPairing = createPairingOffer({ owner: Identity.generate(systemRandom), relayUrl: relay.httpUrl, account: 'home', provisionToken: systemRandom(16), expiresAt: Date.now() + 60_000 }, systemRandom);
@@ -139,12 +141,7 @@ test('junk from a login that knows the pairing topic does not abort pairing: bot
 test('a relay that forges the camera\'s answer with its own keys pairs nothing: the owner ignores it and times out', async (t) => {
   const { relay, owner } = await setup('pair-swap');
   try {
-    let shown!: (text: string) => void;
-    const codeShown = new Promise<string>((r) => (shown = r));
-    const ignored: string[] = [];
-    const ownerSide = pairAsOwner({ home: owner, name: 'door', showCode: (text) => shown(text), timeoutMs: 3_000, onIgnored: (e) => ignored.push(e.code) });
-    const text = await codeShown;
-    const offer = decodeQrPayload(text);
+    const { offer, result: ownerSide, ignored } = await ownerShowing(owner, 'door', 3_000);
     // The relay knows the topic (it routes it) but not the secret: its answer carries its own keys,
     // sealed under a key it had to guess.
     const relayKeys = Identity.generate(systemRandom);
