@@ -21,6 +21,8 @@ export interface AgentOptions {
   sink: EnvelopeSink;
   /** stop after this many seconds of video */
   seconds: number;
+  /** stop earlier when aborted (the last segment still carries FINAL) */
+  signal?: AbortSignal;
   /** overrides of the board's video settings */
   video?: Partial<BoardProfile['video']>;
   /** pace the synthetic camera in real time (a live camera) instead of as fast as it encodes */
@@ -125,6 +127,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
     hardwareAcceleration: o.board.encoder.hardwareAcceleration,
     dropWhenBehind: o.realtime ?? false,
     maxFrames,
+    ...(o.signal ? { signal: o.signal } : {}),
     beforeSegment: () => o.home.useSeq(sealer.nextSeq),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });

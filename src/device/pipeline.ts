@@ -22,6 +22,8 @@ export interface PipelineOptions {
   dropWhenBehind: boolean;
   /** stop after this many captured units (default: when the source ends) */
   maxFrames?: number;
+  /** stop when aborted: the current segment is closed with FINAL, as at the end of the source */
+  signal?: AbortSignal;
   /** called before each segment (init and media) is sealed: the agent persists the seq it will use */
   beforeSegment?: () => Promise<void>;
   onProgress?: (p: PipelineProgress) => void;
@@ -133,6 +135,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   try {
     for await (const unit of o.source.units()) {
       if (o.maxFrames !== undefined && progress.framesCaptured >= o.maxFrames) break;
+      if (o.signal?.aborted) break;
       progress.framesCaptured++;
       queue.throwIfFailed();
       if (unit.type === 'h264') {

@@ -9,12 +9,14 @@
 import {
   SealcamError,
   OwnerHandshake,
+  cameraTopic,
   createPairingOffer,
   encodeQrPayload,
   pairingId,
   pairingTopic,
   signRoster,
   systemRandom,
+  toHex,
   type PublicIdentity,
 } from '../protocol/index.js';
 import { connectMqtt } from '../media/mqtt.js';
@@ -70,6 +72,9 @@ export async function pairAsOwner(o: OwnerPairOptions): Promise<OwnerPairResult>
     const roster = signRoster(o.home.identity, { cameraId: camera.id, rosterVersion: 1, issuedAt: now(), viewers: [o.home.identity.public] });
     await o.home.pinCamera({ name: o.name, camera, rosterVersion: 1 });
     await client.publishAsync(topic, Buffer.from(handshake.sealRoster(roster)), { qos: 1 });
+    // Retained on the camera's roster topic too: a camera waits for the newest retained roster
+    // before it seals a run (PROTOCOL.md §5.1), and finds this one at once.
+    await client.publishAsync(cameraTopic(login.account, toHex(camera.id), 'roster'), Buffer.from(roster), { qos: 1, retain: true });
     return { camera, code, name: o.name, ignored: handshake.ignored };
   } finally {
     clearTimeout(timer);

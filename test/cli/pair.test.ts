@@ -49,7 +49,7 @@ test('owner pair shows a code (terminal and PNG), device pair reads the PNG, bot
     t.like(JSON.parse(streamed.stdout), { framesCaptured: 60, segmentsSealed: 2 });
     const mp4 = join(dir, 'porch.mp4');
     const viewed = await sealcam('view', '--home', ownerHome, '--camera', 'porch', '--out', mp4);
-    t.regex(viewed.stdout, /60 frames decoded from 2 of 2 segments\n  rejected none\n  gaps none/);
+    t.regex(viewed.stdout, /60 frames decoded from 2 of 2 segments\n  captured \S+ to \S+ \(the camera.s signed capture times\)\n  rejected none\n  gaps none/);
     if (requireTool(t, 'ffprobe (Debian ffmpeg)', toolWorks('ffprobe', ['-version']))) t.like(ffprobe(mp4), { codec: 'h264', width: 1920, height: 1080, frames: 60 });
     // A stranger's viewer home that never paired this camera has nothing to open.
     await t.throwsAsync(sealcam('view', '--home', ownerHome, '--camera', 'garage', '--out', mp4), { message: /no paired camera named "garage"/ });
