@@ -38,6 +38,10 @@ async function checkReport(t: ExecutionContext, json: DemoReport, seconds: numbe
   // Live: every encoded frame was decoded as it arrived, and glass to glass was measured on each.
   t.true(json.latencyMs.framesDecodedLive >= json.framesEncoded - 2, `${json.latencyMs.framesDecodedLive} of ${json.framesEncoded} decoded live`);
   t.true(json.latencyMs.p50! > 0 && json.latencyMs.p95! >= json.latencyMs.p50!);
+  // Every live chunk the owner saw was confirmed by the camera's seal, and nothing was refused.
+  t.is(json.live.chunksUnconfirmed, 0, `${json.live.chunksConfirmed} confirmed, ${json.live.chunksUnconfirmed} unconfirmed`);
+  t.deepEqual(json.live.rejected, {});
+  t.deepEqual(json.live.alarms, []);
   // owner.mp4, as an independent tool reads it.
   if (requireTool(t, 'ffprobe (Debian ffmpeg)', toolWorks('ffprobe', ['-version']))) {
     t.like(ffprobe(json.ownerMp4), { codec: 'h264', width: 1920, height: 1080, frames: json.framesDecodedByOwner });
