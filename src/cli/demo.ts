@@ -207,6 +207,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       const c = await connectMqtt(relay.mqttUrl, cameraLogin);
       for (const ch of ['keys', 'status'] as const) await c.publishAsync(cameraTopic(HOME, cam, ch), Buffer.alloc(0), { qos: 1, retain: true });
       await c.endAsync();
+      const owner = await connectMqtt(relay.mqttUrl, ownerLogin); // the roster topic is the owner's to write
+      await owner.publishAsync(cameraTopic(HOME, cam, 'roster'), Buffer.alloc(0), { qos: 1, retain: true });
+      await owner.endAsync();
     }
     return {
       framesCaptured: agent.framesCaptured,

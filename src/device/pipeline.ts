@@ -88,8 +88,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   // epoch rotation it is sealed again, so every viewer on the current roster can build a
   // playable file from the history, and a late live viewer gets it before each segment.
   let init: { payload: Uint8Array; envelope: Uint8Array; epoch: number } | null = null;
-  const sealInit = async (payload: Uint8Array) => {
+  // The agent persists each seq before it is used (beforeSegment), exactly once per seq.
+  let reserved: number | null = null;
+  const reserve = async () => {
+    if (reserved === o.sealer.nextSeq) return;
     await o.beforeSegment?.();
+    reserved = o.sealer.nextSeq;
+  };
+  const sealInit = async (payload: Uint8Array) => {
+    await reserve();
     const seq = o.sealer.nextSeq;
     const epoch = o.sealer.epoch;
     const envelope = o.sealer.seal({ kind: 'init', captureTime: Date.now(), durationMs: 0, payload });
@@ -102,9 +109,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     {
       init: (i) => sealInit(i.bytes),
       segmentStart: async (s) => {
-        if (init && init.epoch !== o.sealer.epoch) await sealInit(init.payload);
+        // A rotation may land during any await: check the epoch last, then begin without awaiting.
+        for (;;) {
+          await reserve();
+          if (!init || init.epoch === o.sealer.epoch) break;
+          await sealInit(init.payload);
+        }
         if (init) o.sink.live(init.envelope);
-        await o.beforeSegment?.();
         writer = o.sealer.begin({ kind: 'media', captureTime: Math.round(s.captureTimeMs) });
       },
       chunk: (bytes, last) => {
