@@ -2,19 +2,24 @@
  * `sealcam view --live --web`: a local page for the browser viewer. The bundle is built with
  * esbuild at start (node:crypto replaced by tweetnacl, see node-crypto-shim.ts). The page gets the
  * viewer's keys and relay login from /config.json, which answers only with the random token in the
- * page's URL and only on the loopback address; decryption happens in the page.
+ * page's URL and only on the loopback address; decryption happens in the page, which keeps the
+ * stream state (replay protection) in its localStorage, per camera.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { toHex, type Identity, type PublicIdentity } from '../../protocol/index.js';
+import { toHex, type ExpectedRoster, type Identity, type PublicIdentity } from '../../protocol/index.js';
 import type { RelayLogin } from '../history.js';
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>sealcam viewer</title>
-<style>body{font-family:system-ui,sans-serif;background:#111;color:#eee;margin:1rem}canvas{background:#000;max-width:100%}#message{color:#f88;min-height:1.2em}</style></head>
-<body><h1>sealcam</h1><div id="status">starting…</div><div id="latency"></div><div id="message"></div><canvas id="video" width="640" height="360"></canvas>
+<style>body{font-family:system-ui,sans-serif;background:#111;color:#eee;margin:1rem}canvas{background:#000;max-width:100%;outline:6px solid transparent;outline-offset:-6px}
+canvas.unconfirmed{outline-color:#e8a317}canvas.confirmed{outline-color:#2e8b57}#unconfirmed.pending{color:#e8a317}#unconfirmed.ok{color:#7c7}
+#message,#alarm{color:#f88;min-height:1.2em}#alarm{font-weight:bold}#rejections{color:#f88;font-size:.9em}</style></head>
+<body><h1>sealcam</h1><div id="status">starting…</div><div id="lastseen"></div><div id="latency"></div><div id="alarm"></div><div id="message"></div>
+<div id="unconfirmed" title="Chunks are shown as soon as they arrive; the camera's signed seal at the end of each segment confirms them. An amber border marks a picture not yet confirmed."></div>
+<canvas id="video" width="640" height="360"></canvas><div id="rejections"></div>
 <script type="module" src="/app.js"></script></body></html>`;
 
 export interface WebViewer {
@@ -38,12 +43,24 @@ export async function bundleViewerApp(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-export async function startWebViewer(o: { identity: Identity; camera: PublicIdentity; cameraName: string; login: RelayLogin; wsUrl: string; port?: number }): Promise<WebViewer> {
+export interface WebViewerOptions {
+  identity: Identity;
+  camera: PublicIdentity;
+  cameraName: string;
+  login: RelayLogin;
+  wsUrl: string;
+  port?: number;
+  /** the roster the owner last signed for this camera: the page raises E_ROSTER_LAGGING against it */
+  expectedRoster?: ExpectedRoster;
+}
+
+export async function startWebViewer(o: WebViewerOptions): Promise<WebViewer> {
   const app = await bundleViewerApp();
   const token = randomBytes(16).toString('hex');
   const config = JSON.stringify({
     identitySecret: toHex(o.identity.exportSecret()),
     camera: { signPublicKey: toHex(o.camera.signPublicKey), boxPublicKey: toHex(o.camera.boxPublicKey), name: o.cameraName },
+    ...(o.expectedRoster ? { expectedRoster: { rosterVersion: o.expectedRoster.rosterVersion, viewerIds: o.expectedRoster.viewerIds.map(toHex) } } : {}),
     wsUrl: o.wsUrl,
     account: o.login.account,
     username: o.login.username,
