@@ -9,7 +9,7 @@ import test from 'ava';
 import mqtt from 'mqtt';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Identity, Reassembler, SealcamError, Viewer, concatBytes, publicIdentity, systemRandom, type ErrorCode } from '../../src/protocol/index.js';
+import { Identity, LiveSession, Reassembler, SealcamError, Viewer, concatBytes, publicIdentity, systemRandom, type ErrorCode } from '../../src/protocol/index.js';
 import { loadBoard } from '../../src/device/board.js';
 import { runAgent } from '../../src/device/agent.js';
 import { Spool } from '../../src/device/spool.js';
@@ -33,6 +33,7 @@ test('misrouted to a stranger: the owner plays every frame, the stranger opens n
     const stranger = new Viewer(Identity.generate(systemRandom));
     const strangersCamera = Identity.generate(systemRandom);
     stranger.pin(publicIdentity(strangersCamera.signPublicKey, strangersCamera.boxPublicKey));
+    const strangerLive = new LiveSession(publicIdentity(strangersCamera.signPublicKey, strangersCamera.boxPublicKey), stranger.identity, { now: Date.now });
 
     // The stranger listens to their own account, live.
     const strangerCodes: ErrorCode[] = [];
@@ -41,7 +42,13 @@ test('misrouted to a stranger: the owner plays every frame, the stranger opens n
     const reassembler = new Reassembler();
     live.on('message', (topic, payload) => {
       try {
-        if (topic.endsWith('/live')) strangerPlaintext += stranger.cameras[0]!.acceptLiveChunk(new Uint8Array(payload)).payload.length;
+        if (topic.endsWith('/live')) {
+          // The live topic carries init envelopes, chunks and seals: a live viewer's session (PROTOCOL.md §7.5).
+          for (const e of strangerLive.handle('live', new Uint8Array(payload))) {
+            if (e.type === 'rejected') strangerCodes.push(e.code);
+            if (e.type === 'chunk' || e.type === 'init') strangerPlaintext += e.type === 'chunk' ? e.chunk.payload.length : e.payload.length;
+          }
+        }
         if (topic.endsWith('/seg')) {
           const env = reassembler.push(new Uint8Array(payload));
           if (env) strangerPlaintext += stranger.openSegment(env).payload.length;
