@@ -19,7 +19,7 @@ import type { Command } from 'commander';
 import { seconds } from './options.js';
 import { connectMqtt } from '../media/mqtt.js';
 import { Identity, LiveSession, SealcamError, Viewer, accountWildcard, cameraTopic, systemRandom, toHex } from '../protocol/index.js';
-import { LiveWatch } from '../owner/live-watch.js';
+import { LiveWatch, percentile } from '../owner/live-watch.js';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
 import { pairAsCamera, scanForCode } from '../device/pair.js';
@@ -61,7 +61,6 @@ export interface DemoReport {
   broker: { url: string; kind: 'embedded' | 'external'; checksLogins: boolean };
 }
 
-const percentile = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : null);
 
 export interface DemoOptions {
   seconds: number;
@@ -182,7 +181,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await ownerWatch.close();
     const live = ownerWatch.summary();
     const liveDecoded = live.framesDecoded;
-    const decodeLatencies = live.latencyMs;
     await strangerLive.endAsync();
 
     // The owner's history → owner.mp4, decoded.
@@ -228,8 +226,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       relayDataDir,
       ownerMp4,
       latencyMs: {
-        p50: percentile(decodeLatencies, 0.5),
-        p95: percentile(decodeLatencies, 0.95),
+        p50: live.glassToGlassMs.p50,
+        p95: live.glassToGlassMs.p95,
         what: "glass to glass in the owner's Node viewer: capture of a frame → that frame decoded by node-webcodecs, over the loopback relay",
         framesDecodedLive: liveDecoded,
         chunkP50: percentile(latencies, 0.5),

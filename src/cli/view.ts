@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { time } from './options.js';
+import { positiveInt, time } from './options.js';
 import { LIVE_DEFAULTS, SealcamError, Viewer, toHex } from '../protocol/index.js';
 import { describeLive, watchLive } from '../owner/live-watch.js';
 import { OwnerHome } from '../owner/home.js';
@@ -23,7 +23,7 @@ export function registerView(program: Command): void {
     .option('--port <n>', 'with --web: the local port (default: a free one)', Number)
     .option('--seconds <n>', 'with --live: stop after this many seconds (with --web: 0 = until Ctrl-C)', Number, 30)
     .option('--json', 'print the summary as JSON (with --live: framesDecoded, msToFirstFrame, chunksConfirmed, chunksUnconfirmed, rejected by code, alarms, cameraLastSeen; with --out: every segment with its capture time, rejections, gaps, truncation)')
-    .option('--max-age <ms>', `with --live: a chunk whose segment began longer ago than this is not live and is rejected (E_STALE_LIVE); default ${LIVE_DEFAULTS.maxAgeMs} (2 s segments + 6 s of delay and clock skew)`, Number)
+    .option('--max-age <ms>', `with --live: a chunk whose segment began longer ago than this is not live and is rejected (E_STALE_LIVE); default ${LIVE_DEFAULTS.maxAgeMs} (2 s segments + 6 s of delay and clock skew)`, positiveInt)
     .option('--since <time>', 'with --out: from this capture time (ISO date or ms)', time)
     .option('--until <time>', 'with --out: up to this capture time (ISO date or ms)', time)
     .action(async (opts: { home: string; camera: string; out?: string; live?: boolean; web?: boolean; port?: number; seconds: number; since?: number; until?: number; json?: boolean; maxAge?: number }) => {
@@ -32,7 +32,7 @@ export function registerView(program: Command): void {
       const cam = await home.camera(opts.camera);
       const login = await home.relay();
       const viewer = new Viewer(home.identity);
-      const view = viewer.pin(cam.camera);
+      viewer.pin(cam.camera);
       const cameraId = toHex(cam.camera.id);
       if (opts.out) {
         const h = await fetchHistory(login, viewer, cameraId, {

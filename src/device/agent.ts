@@ -100,14 +100,14 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
   });
   // Never seal a run for a roster the owner has already replaced: wait (bounded) for the roster
   // the relay retains, and say which roster the run is sealed for (§5.1, THREAT-MODEL R2).
-  if (o.sink.onRoster && o.sink.rosterArrived) {
-    const t0 = Date.now();
-    await o.sink.rosterArrived(o.rosterWaitMs ?? DEFAULT_ROSTER_WAIT_MS);
+  const t0 = Date.now();
+  const waited = o.sink.onRoster !== undefined && o.sink.rosterArrived !== undefined;
+  if (waited) {
+    await o.sink.rosterArrived!(o.rosterWaitMs ?? DEFAULT_ROSTER_WAIT_MS);
     await rosterChain;
-    const { roster } = await o.home.pairing();
-    o.onRosterSync?.({ rosterVersion: roster.rosterVersion, fromRelay: rosterSeen, waitedMs: Date.now() - t0 });
   }
   const { roster } = await o.home.pairing();
+  if (waited) o.onRosterSync?.({ rosterVersion: roster.rosterVersion, fromRelay: rosterSeen, waitedMs: Date.now() - t0 });
   await startEpoch(roster);
   sealing = true;
 

@@ -54,7 +54,7 @@ export class MqttUploader implements EnvelopeSink {
   private markLost: (e: Error) => void = () => undefined;
   private readonly topics: Record<'seg' | 'live' | 'keys' | 'status' | 'roster', string>;
   private rosterHandler: ((roster: Uint8Array) => void) | null = null;
-  private rosterMessages = 0;
+  private rosterReceived = false;
   private rosterWaiters: (() => void)[] = [];
 
   constructor(private readonly o: UploaderOptions) {
@@ -75,7 +75,7 @@ export class MqttUploader implements EnvelopeSink {
   }
 
   rosterArrived(timeoutMs: number): Promise<boolean> {
-    if (this.rosterMessages > 0) return Promise.resolve(true);
+    if (this.rosterReceived) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.rosterWaiters = this.rosterWaiters.filter((w) => w !== done);
@@ -172,7 +172,7 @@ export class MqttUploader implements EnvelopeSink {
     client.on('message', (topic, payload) => {
       if (topic === this.topics.roster && payload.length > 0) {
         this.rosterHandler?.(new Uint8Array(payload));
-        this.rosterMessages++;
+        this.rosterReceived = true;
         for (const w of this.rosterWaiters.splice(0)) w();
       }
     });

@@ -88,26 +88,33 @@ export class OwnerHome {
    * fetch must reach (a relay that hides the tail is reported, §8.4).
    */
   async streamState(cameraIdHex: string): Promise<StreamSnapshot | null> {
-    return readJson<StreamSnapshot>(join(this.dir, 'streams', `${cameraIdHex}.json`));
+    return readJson<StreamSnapshot>(this.cameraFile('streams', cameraIdHex));
   }
 
   async saveStreamState(cameraIdHex: string, snapshot: StreamSnapshot): Promise<void> {
-    await mkdir(join(this.dir, 'streams'), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(join(this.dir, 'streams', `${cameraIdHex}.json`), `${JSON.stringify(snapshot)}\n`, 0o600);
+    await this.writeCameraFile('streams', cameraIdHex, snapshot);
   }
 
   /** The newest seq this viewer knows the camera has sealed (live or history): a history must reach it. */
   async knownHighestSeq(cameraIdHex: string): Promise<number | null> {
-    const seen = (await readJson<{ highestSeq: number | null }>(join(this.dir, 'seen', `${cameraIdHex}.json`)))?.highestSeq ?? null;
+    const seen = (await readJson<{ highestSeq: number | null }>(this.cameraFile('seen', cameraIdHex)))?.highestSeq ?? null;
     const live = (await this.streamState(cameraIdHex))?.highestSeq ?? null;
-    return seen === null ? live : live === null ? seen : Math.max(seen, live);
+    const known = [seen, live].filter((n): n is number => n !== null);
+    return known.length ? Math.max(...known) : null;
   }
 
   async rememberSeq(cameraIdHex: string, seq: number): Promise<void> {
     const known = await this.knownHighestSeq(cameraIdHex);
-    if (known !== null && known >= seq) return;
-    await mkdir(join(this.dir, 'seen'), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(join(this.dir, 'seen', `${cameraIdHex}.json`), `${JSON.stringify({ v: 1, highestSeq: seq })}\n`, 0o600);
+    if (known === null || seq > known) await this.writeCameraFile('seen', cameraIdHex, { v: 1, highestSeq: seq });
+  }
+
+  private cameraFile(dir: 'streams' | 'seen', cameraIdHex: string): string {
+    return join(this.dir, dir, `${cameraIdHex}.json`);
+  }
+
+  private async writeCameraFile(dir: 'streams' | 'seen', cameraIdHex: string, value: unknown): Promise<void> {
+    await mkdir(join(this.dir, dir), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.cameraFile(dir, cameraIdHex), `${JSON.stringify(value)}\n`, 0o600);
   }
 
   /** What the owner last signed for this camera: announcements are checked against it (§5.5). */

@@ -41,9 +41,12 @@ export interface LiveSummary {
   /** ISO time of the newest chunk's capture (the camera's last-seen time), or null */
   cameraLastSeen: string | null;
   cameraStatus: string | null;
-  /** glass to glass: capture → decoded frame, per frame */
-  latencyMs: number[];
+  /** glass to glass: capture → decoded frame, over every frame decoded (null: none) */
+  glassToGlassMs: { p50: number | null; p95: number | null };
 }
+
+/** The p-th percentile (0..1) of `xs`, or null when empty. */
+export const percentile = (xs: readonly number[], p: number): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : null);
 
 export class LiveWatch {
   readonly session: LiveSession;
@@ -125,7 +128,7 @@ export class LiveWatch {
       gaps: [...s.gaps],
       cameraLastSeen: s.lastCaptureTime === null ? null : new Date(s.lastCaptureTime).toISOString(),
       cameraStatus: this.status,
-      latencyMs: [...this.latencies],
+      glassToGlassMs: { p50: percentile(this.latencies, 0.5), p95: percentile(this.latencies, 0.95) },
     };
   }
 }

@@ -19,11 +19,11 @@
  * Pure: the clock is `now`, passed in; nothing here does I/O.
  */
 import { equalBytes, toHex } from './bytes.js';
-import { SealcamError, type ErrorCode } from './errors.js';
+import { SealcamError, ensure, type ErrorCode } from './errors.js';
 import type { AnnouncementInfo } from './epoch.js';
 import type { Identity, PublicIdentity } from './identity.js';
 import { CameraView, type LiveChunk } from './open.js';
-import { SEGMENT_MAGIC, LIVE_MAGIC, SEAL_BYTES, decodeLiveChunk, parseEnvelope } from './envelope.js';
+import { SEGMENT_MAGIC, LIVE_MAGIC, SEAL_BYTES, decodeLiveChunk, parseEnvelope, type LiveChunkHeader, type SegmentHeader } from './envelope.js';
 import type { StreamSnapshot, StreamVerdict } from './stream-state.js';
 
 /** Defaults (§7.5). Every shipped board cuts 2 s segments, so a chunk is at most 2 s younger than its segment's captureTime. */
@@ -104,22 +104,21 @@ export class LiveSession {
   private held: Held[] = [];
   /** the seq of the first segment this session received from chunk 0 on (null: not joined yet) */
   private joinedSeq: number | null = null;
-  private confirmedSinceJoin = 0;
+  private confirmedAny = false;
   private lastInit: Uint8Array | null = null;
   private lastInitPayload: Uint8Array | null = null;
 
   constructor(camera: PublicIdentity, viewer: Identity, options: LiveSessionOptions) {
     this.o = { ...LIVE_DEFAULTS, ...options };
+    for (const k of ['maxAgeMs', 'maxSkewMs', 'holdMs', 'maxHeld'] as const) {
+      ensure(Number.isSafeInteger(this.o[k]) && this.o[k] >= 0, 'E_BAD_ARGUMENT', `LiveSession ${k}: expected a non-negative integer, got ${this.o[k]}`);
+    }
     this.view = new CameraView(camera, viewer, options.snapshot ? { snapshot: options.snapshot } : {});
   }
 
   /** The stream state to persist after every `confirmed` event (§8.5). */
   snapshot(): StreamSnapshot {
     return this.view.stream.toJSON();
-  }
-
-  get joined(): boolean {
-    return this.joinedSeq !== null;
   }
 
   /** Chunks accepted but never confirmed by a seal (so far). */
@@ -169,24 +168,24 @@ export class LiveSession {
   private live(bytes: Uint8Array, events: LiveEvent[], mayHold: boolean): void {
     const what = messageKind(bytes);
     try {
-      const { epoch, cameraId } = what === 'chunk' ? decodeLiveChunk(bytes).header : parseEnvelope(bytes, what === 'seal').header;
-      if (!equalBytes(cameraId, this.view.camera.id)) {
-        throw new SealcamError('E_FOREIGN_CAMERA', `live ${what} from camera ${toHex(cameraId)}, which this viewer has not paired (pinned: ${this.view.cameraIdHex}); nothing was decrypted`);
+      const m = parseLive(bytes, what);
+      const { header } = m;
+      if (!equalBytes(header.cameraId, this.view.camera.id)) {
+        throw new SealcamError('E_FOREIGN_CAMERA', `live ${what} from camera ${toHex(header.cameraId)}, which this viewer has not paired (pinned: ${this.view.cameraIdHex}); nothing was decrypted`);
       }
-      if (mayHold && this.view.keyring.get(epoch) === undefined && epoch > (this.view.keyring.newest ?? 0)) {
-        this.hold(bytes, epoch, events);
+      if (mayHold && this.view.keyring.get(header.epoch) === undefined && header.epoch > (this.view.keyring.newest ?? 0)) {
+        this.hold(bytes, header.epoch, events);
         return;
       }
-      if (what === 'chunk') this.chunk(bytes, events);
-      else if (what === 'seal') this.seal(bytes, events);
+      if (m.what === 'chunk') this.chunk(bytes, m.header, events);
+      else if (m.what === 'seal') this.seal(bytes, m.header, events);
       else this.init(bytes, events);
     } catch (e) {
       this.reject(what, e, events);
     }
   }
 
-  private chunk(bytes: Uint8Array, events: LiveEvent[]): void {
-    const { header } = decodeLiveChunk(bytes);
+  private chunk(bytes: Uint8Array, header: LiveChunkHeader, events: LiveEvent[]): void {
     const now = this.o.now();
     if (now - header.captureTime > this.o.maxAgeMs) {
       throw new SealcamError('E_STALE_LIVE', `live chunk of seq ${header.seq} was captured ${now - header.captureTime} ms ago (bound ${this.o.maxAgeMs} ms): not live`);
@@ -206,15 +205,14 @@ export class LiveSession {
     events.push({ type: 'chunk', chunk });
   }
 
-  private seal(bytes: Uint8Array, events: LiveEvent[]): void {
-    const { header } = parseEnvelope(bytes, true);
+  private seal(bytes: Uint8Array, header: SegmentHeader, events: LiveEvent[]): void {
     if (!this.view.hasPending(header.seq) && (this.joinedSeq === null || header.seq < this.joinedSeq)) {
       this.view.stream.check(header.seq, header.epoch); // E_REPLAY for a replayed seal
       return; // the seal of a segment from before the join
     }
     const c = this.view.confirmLive(bytes);
-    const afterJoin = this.confirmedSinceJoin === 0;
-    this.confirmedSinceJoin++;
+    const afterJoin = !this.confirmedAny;
+    this.confirmedAny = true;
     this.stats.chunksConfirmed += c.chunkCount;
     this.stats.segmentsConfirmed++;
     if (c.verdict.kind === 'gap' && !afterJoin) this.stats.gaps.push({ from: c.verdict.missingFrom, to: c.verdict.missingTo });
@@ -253,6 +251,13 @@ export class LiveSession {
     this.stats.rejected[e.code] = (this.stats.rejected[e.code] ?? 0) + 1;
     events.push({ type: 'rejected', what, code: e.code, message: e.message });
   }
+}
+
+type ParsedLive = { what: 'chunk'; header: LiveChunkHeader } | { what: 'seal' | 'init'; header: SegmentHeader };
+
+/** The public header of a live-topic message, parsed once (§7.2, §6.3 step 1, §7.4 step 1). */
+function parseLive(bytes: Uint8Array, what: Exclude<MessageKind, 'announcement'>): ParsedLive {
+  return what === 'chunk' ? { what, header: decodeLiveChunk(bytes).header } : { what, header: parseEnvelope(bytes, what === 'seal').header };
 }
 
 /** What a message on the live topic is (§7.5): a chunk (SCL1), a seal (144-byte SCS1) or an init envelope (longer SCS1). */

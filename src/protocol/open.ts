@@ -98,17 +98,7 @@ export class CameraView {
 
   /** Open and verify a whole envelope (history or the seg topic), in the §6.3 order. */
   openSegment(envelope: Uint8Array): OpenedSegment {
-    const parsed = parseEnvelope(envelope); // 1
-    const { header } = parsed;
-    this.assertPinned(header.cameraId); // 2
-    this.assertSignature(parsed.headerBytes, parsed.signature, sha512(parsed.body!)); // 3
-    const verdict = this.stream.check(header.seq, header.epoch); // 4
-    const key = this.epochKey(header.epoch);
-    const cts = splitBody(parsed.body!, header.chunkCount); // 5
-    const chunks = cts.map((ct, i) => this.openChunk(ct, header, i, key)); // 6
-    this.stream.commit(header.seq, header.epoch, header.final);
-    this.pending.delete(header.seq);
-    return { header, chunks, payload: concatBytes(...chunks), verdict };
+    return this.open(envelope, 'stream');
   }
 
   /**
@@ -121,17 +111,23 @@ export class CameraView {
    * cannot make a frame play, because frames only come from chunks that pass §7.3 and §7.4.
    */
   openInit(envelope: Uint8Array): OpenedSegment {
+    return this.open(envelope, 'init');
+  }
+
+  /** §6.3 in order. `init` mode: kind must be init, and the stream check and commit run only when seq advances. */
+  private open(envelope: Uint8Array, mode: 'stream' | 'init'): OpenedSegment {
     const parsed = parseEnvelope(envelope); // 1
     const { header } = parsed;
     this.assertPinned(header.cameraId); // 2
-    if (header.kind !== 'init') throw new SealcamError('E_UNKNOWN_KIND', `seq ${header.seq}: expected an init segment on the live topic, got ${header.kind}`);
+    if (mode === 'init' && header.kind !== 'init') throw new SealcamError('E_UNKNOWN_KIND', `seq ${header.seq}: expected an init segment on the live topic, got ${header.kind}`);
     this.assertSignature(parsed.headerBytes, parsed.signature, sha512(parsed.body!)); // 3
     const top = this.stream.highest;
-    const advances = top === null || header.seq > top;
-    const verdict: StreamVerdict = advances ? this.stream.check(header.seq, header.epoch) : { kind: 'next' }; // 4, only when it advances
+    const advances = mode === 'stream' || top === null || header.seq > top;
+    const verdict: StreamVerdict = advances ? this.stream.check(header.seq, header.epoch) : { kind: 'next' }; // 4
     const key = this.epochKey(header.epoch);
     const chunks = splitBody(parsed.body!, header.chunkCount).map((ct, i) => this.openChunk(ct, header, i, key)); // 5, 6
     if (advances) this.stream.commit(header.seq, header.epoch, header.final);
+    this.pending.delete(header.seq);
     return { header, chunks, payload: concatBytes(...chunks), verdict };
   }
 

@@ -1,9 +1,14 @@
-/** A paired camera home in a temp dir, and the owner's viewer for it. */
+/** Paired camera homes for tests: offline (pairedDevice), or through a running embedded relay (pairedOverRelay). */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Identity, Viewer, publicIdentity, signRoster, systemRandom } from '../../src/protocol/index.js';
 import { DeviceHome } from '../../src/device/home.js';
+import { pairAsCamera } from '../../src/device/pair.js';
+import { OwnerHome } from '../../src/owner/home.js';
+import { pairAsOwner } from '../../src/owner/pair.js';
+import type { Relay } from '../../src/relay/relay.js';
+import { embeddedRelay, tempDir } from './relay.js';
 
 export async function pairedDevice(label: string): Promise<{ dir: string; home: DeviceHome; owner: Identity; viewer: Viewer }> {
   const dir = await mkdtemp(join(tmpdir(), `sealcam-${label}-`));
@@ -14,4 +19,31 @@ export async function pairedDevice(label: string): Promise<{ dir: string; home: 
   const viewer = new Viewer(owner);
   viewer.pin(publicIdentity(home.identity.signPublicKey, home.identity.boxPublicKey));
   return { dir, home, owner, viewer };
+}
+
+export interface PairedOverRelay {
+  dir: string;
+  relay: Relay;
+  owner: OwnerHome;
+  camera: DeviceHome;
+  login: { account: string; username: string; password: string };
+  /** the pairing code the owner showed (used: a second pairing with it is refused) */
+  code: string;
+}
+
+/** An embedded relay with account `home`, its owner logged in, and a camera paired as `name` through the relay (PROTOCOL.md §3). Close `relay` when done. */
+export async function pairedOverRelay(label: string, name: string): Promise<PairedOverRelay> {
+  const dir = await tempDir(label);
+  const relay = await embeddedRelay(join(dir, 'relay'));
+  const login = await relay.accounts.addAccount('home');
+  const owner = await OwnerHome.init(join(dir, 'owner'));
+  await owner.setRelay({ httpUrl: relay.httpUrl, ...login });
+  const camera = await DeviceHome.open(join(dir, 'camera'));
+  let shown!: (text: string) => void;
+  const code = new Promise<string>((r) => (shown = r));
+  const ownerSide = pairAsOwner({ home: owner, name, showCode: (text) => shown(text) });
+  const text = await code;
+  await pairAsCamera(camera, text);
+  await ownerSide;
+  return { dir, relay, owner, camera, login, code: text };
 }

@@ -14,24 +14,12 @@ import { Spool } from '../../src/device/spool.js';
 import { MqttUploader } from '../../src/device/uploader.js';
 import { loadBoard } from '../../src/device/board.js';
 import { OwnerHome } from '../../src/owner/home.js';
-import { pairAsOwner } from '../../src/owner/pair.js';
 import { addViewer, revokeViewer } from '../../src/owner/household.js';
-import { embeddedRelay, tempDir } from '../helpers/relay.js';
+import { pairedOverRelay } from '../helpers/device.js';
 
 test('add a household viewer, then revoke it: epochs follow the roster on a streaming camera', async (t) => {
-  const dir = await tempDir('household');
-  const relay = await embeddedRelay(join(dir, 'relay'));
+  const { dir, relay, owner, camera, code } = await pairedOverRelay('household', 'hall');
   try {
-    const login = await relay.accounts.addAccount('home');
-    const owner = await OwnerHome.init(join(dir, 'owner'));
-    await owner.setRelay({ httpUrl: relay.httpUrl, account: 'home', username: login.username, password: login.password });
-    const camera = await DeviceHome.open(join(dir, 'camera'));
-    let shown!: (text: string) => void;
-    const code = new Promise<string>((r) => (shown = r));
-    const ownerSide = pairAsOwner({ home: owner, name: 'hall', showCode: (text) => shown(text) });
-    await pairAsCamera(camera, await code);
-    await ownerSide;
-
     // A second phone: its own identity; it shows its code, the owner pastes it.
     const phone = await OwnerHome.init(join(dir, 'phone'));
     const viewerCode = encodeViewerCode(phone.identity.public);
@@ -102,7 +90,7 @@ test('add a household viewer, then revoke it: epochs follow the roster on a stre
     const reborn = await DeviceHome.open(camera.dir);
     t.notDeepEqual(reborn.identity.id, camera.identity.id);
     await t.throwsAsync(reborn.pairing(), { message: /E_NOT_PAIRED/ });
-    t.is(await pairAsCamera(reborn, await code).then(() => undefined, (e) => e.code), 'E_PAIRING_REUSED');
+    t.is(await pairAsCamera(reborn, code).then(() => undefined, (e) => e.code), 'E_PAIRING_REUSED');
   } finally {
     await relay.close();
   }
