@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { CameraView, Identity, Reassembler, acceptRosterUpdate, concatBytes, fromHex, openRoster, publicIdentity, toHex } from '../src/protocol/index.js';
+import { CameraView, Identity, Reassembler, acceptRosterUpdate, concatBytes, fromHex, openRoster, parsePaddingPolicy, publicIdentity, toHex } from '../src/protocol/index.js';
 import { codeOf } from './helpers/codes.js';
 
 interface Step {
@@ -21,6 +21,7 @@ const V = JSON.parse(readFileSync(new URL('./vectors/segments.json', import.meta
   valid: { name: string; hex: string; expect: { kind: string; seq: number; epoch: number; final: boolean; captureTime: number; durationMs: number; chunks: string[] } }[];
   live: { chunks: string[]; seal: string; expectPayloads: string[] };
   transport: { pieces: string[]; envelope: string };
+  padded: { policy: string; envelope: string; live: string[]; seal: string; ctLengths: number[]; bodyLength: number; expect: { seq: number; epoch: number; chunks: string[] } };
   invalid: { name: string; viewer?: 'stranger'; steps: Step[]; error: string }[];
 };
 
@@ -100,6 +101,22 @@ test('an announcement for two recipients gives each the same epoch key, and each
     const o = view.openSegment(fromHex(R.segment));
     t.deepEqual({ seq: o.header.seq, epoch: o.header.epoch, chunks: o.chunks.map(toHex) }, R.expect, who);
   }
+});
+
+test('a padded segment (§6.5) opens to its payloads, as an envelope and as live chunks; the relay sees only the buckets', (t) => {
+  const { padded: P } = V;
+  const policy = parsePaddingPolicy(P.policy)!;
+  const whole = freshView();
+  whole.addAnnouncement(fromHex(V.announcement));
+  const o = whole.openSegment(fromHex(P.envelope));
+  t.deepEqual({ seq: o.header.seq, epoch: o.header.epoch, chunks: o.chunks.map(toHex) }, P.expect);
+  t.is(o.header.bodyLength, P.bodyLength);
+  t.is(P.bodyLength % policy.segmentMultiple, 0, `body ${P.bodyLength} is a multiple of ${policy.segmentMultiple}`);
+  P.ctLengths.slice(0, -1).forEach((n) => t.true(policy.chunkBuckets.includes(n), `chunk ct ${n} is one of ${policy.chunkBuckets.join(', ')}`));
+  const live = freshView();
+  live.addAnnouncement(fromHex(V.announcement));
+  t.deepEqual(P.live.map((m) => toHex(live.acceptLiveChunk(fromHex(m)).payload)), P.expect.chunks);
+  t.is(live.confirmLive(fromHex(P.seal)).header.seq, P.expect.seq);
 });
 
 for (const c of V.invalid) {

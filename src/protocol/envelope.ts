@@ -66,6 +66,7 @@
 import { ByteReader, ByteWriter, asciiBytes, equalBytes, toHex } from './bytes.js';
 import { SealcamError } from './errors.js';
 import { ID_BYTES, MAC_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from './sizes.js';
+import { FLAG_PADDED, PAD_TRAILER_BYTES } from './padding.js';
 
 export const SEGMENT_MAGIC = asciiBytes('SCS1');
 export const LIVE_MAGIC = asciiBytes('SCL1');
@@ -254,11 +255,19 @@ export function frameChunk(ct: Uint8Array): Uint8Array {
   return new ByteWriter(4 + ct.length).u32(ct.length).raw(ct).done();
 }
 
-export function encodeInner(h: InnerHeader, payload: Uint8Array): Uint8Array {
-  const out = new ByteWriter(INNER_BYTES + payload.length)
+/**
+ * A chunk plaintext: inner header || payload, and with `padTo` (the ciphertext size the padding
+ * policy chose, §6.5) the PADDED flag and `zero(padLength) || u32(padLength)` after the payload.
+ */
+export function encodeInner(h: InnerHeader, payload: Uint8Array, padTo?: number): Uint8Array {
+  const padded = padTo !== undefined;
+  const length = padded ? padTo - MAC_BYTES : INNER_BYTES + payload.length;
+  const padLength = length - INNER_BYTES - payload.length - PAD_TRAILER_BYTES;
+  if (padded && padLength < 0) throw new SealcamError('E_BAD_ARGUMENT', `encodeInner: ${payload.length} payload bytes do not fit a ${padTo}-byte padded chunk`);
+  const out = new ByteWriter(length)
     .raw(INNER_MAGIC)
     .u8(SegmentKind[h.kind])
-    .u8(h.last ? FLAG_LAST_CHUNK : 0)
+    .u8((h.last ? FLAG_LAST_CHUNK : 0) | (padded ? FLAG_PADDED : 0))
     .u16(0)
     .raw(h.cameraId, ID_BYTES)
     .u32(h.epoch)
@@ -266,6 +275,7 @@ export function encodeInner(h: InnerHeader, payload: Uint8Array): Uint8Array {
     .u64(h.captureTime)
     .u32(h.chunkIndex)
     .raw(payload);
+  if (padded) out.raw(new Uint8Array(padLength)).u32(padLength);
   return out.done();
 }
 
@@ -289,14 +299,28 @@ function checkInnerFields(plaintext: Uint8Array, expected: InnerHeader): Uint8Ar
   const r = new ByteReader(plaintext, 'inner header');
   if (!equalBytes(r.raw(4), INNER_MAGIC)) throw fail('magic');
   if (r.u8() !== SegmentKind[expected.kind]) throw fail('kind');
-  if (r.u8() !== (expected.last ? FLAG_LAST_CHUNK : 0)) throw fail('flags');
+  const flags = r.u8();
+  if ((flags & ~FLAG_PADDED) !== (expected.last ? FLAG_LAST_CHUNK : 0)) throw fail('flags');
   if (r.u16() !== 0) throw fail('reserved');
   if (!equalBytes(r.raw(ID_BYTES), expected.cameraId)) throw fail('cameraId');
   if (r.u32() !== expected.epoch) throw fail('epoch');
   if (r.u64() !== expected.seq) throw fail('seq');
   if (r.u64() !== expected.captureTime) throw fail('captureTime');
   if (r.u32() !== expected.chunkIndex) throw fail('chunkIndex');
-  return r.rest();
+  const rest = r.rest();
+  return flags & FLAG_PADDED ? unpad(rest, fail) : rest;
+}
+
+/** payload || zero(padLength) || u32(padLength) → payload (§6.5); E_INNER_HEADER if malformed. */
+function unpad(rest: Uint8Array, fail: (field: string) => SealcamError): Uint8Array {
+  if (rest.length < PAD_TRAILER_BYTES) throw fail('padding length');
+  const padLength = new DataView(rest.buffer, rest.byteOffset + rest.length - PAD_TRAILER_BYTES, PAD_TRAILER_BYTES).getUint32(0);
+  const payloadLength = rest.length - PAD_TRAILER_BYTES - padLength;
+  if (payloadLength < 0) throw fail('padding length');
+  let nonZero = 0;
+  for (let i = payloadLength; i < rest.length - PAD_TRAILER_BYTES; i++) nonZero |= rest[i]!;
+  if (nonZero !== 0) throw fail('padding');
+  return rest.subarray(0, payloadLength);
 }
 
 export function encodeLiveChunk(h: LiveChunkHeader, ct: Uint8Array): Uint8Array {

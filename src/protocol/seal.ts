@@ -21,6 +21,7 @@ import {
   frameChunk,
   type SegmentKind,
 } from './envelope.js';
+import { paddedChunkCtLength, paddedLastChunkCtLength, validatePaddingPolicy, type PaddingPolicy } from './padding.js';
 
 export interface SegmentStart {
   kind: SegmentKind;
@@ -45,6 +46,8 @@ export interface EpochSource {
 
 export class SegmentSealer {
   private open: SegmentWriter | null = null;
+  /** §6.5: the size padding every chunk gets, or null */
+  readonly padding: PaddingPolicy | null;
 
   /**
    * @param nextSeq the seq of the next segment. The device persists a high-water mark so seq
@@ -55,7 +58,9 @@ export class SegmentSealer {
     private readonly epochs: EpochSource,
     private readonly random: RandomSource,
     private seq: number,
+    options: { padding?: PaddingPolicy | null } = {},
   ) {
+    this.padding = options.padding ? validatePaddingPolicy(options.padding) : null;
     ensure(Number.isSafeInteger(seq) && seq >= 0, 'E_BAD_ARGUMENT', `nextSeq: expected a safe non-negative integer, got ${seq}`);
   }
 
@@ -75,7 +80,7 @@ export class SegmentSealer {
     const epochKey = this.epochs.epoch; // throws before a seq is used if there is no epoch yet
     const seq = this.seq++;
     const nonce = new ByteWriter(NONCE_BYTES).raw(draw(this.random, RANDOM_NONCE_BYTES)).u64(seq).u32(0).done();
-    const writer = new SegmentWriter(this.camera, epochKey, seq, nonce, start, () => {
+    const writer = new SegmentWriter(this.camera, epochKey, seq, nonce, start, this.padding, () => {
       this.open = null;
     });
     this.open = writer;
@@ -106,6 +111,7 @@ export class SegmentWriter {
     seq: number,
     private readonly nonce: Uint8Array,
     private readonly start: SegmentStart,
+    private readonly padding: PaddingPolicy | null,
     private readonly onClose: () => void,
   ) {
     this.seq = seq;
@@ -126,7 +132,12 @@ export class SegmentWriter {
     const last = options.last === true;
     const chunkIndex = this.frames.length;
     const common = { kind: this.start.kind, last, cameraId: this.camera.id, epoch: this.epoch, seq: this.seq, captureTime: this.start.captureTime, chunkIndex };
-    const plaintext = encodeInner(common, payload);
+    const padTo = this.padding
+      ? last
+        ? paddedLastChunkCtLength(this.padding, payload.length, this.bodyLength)
+        : paddedChunkCtLength(this.padding, payload.length)
+      : undefined;
+    const plaintext = encodeInner(common, payload, padTo);
     const ct = secretboxSeal(plaintext, chunkNonce(this.nonce, chunkIndex), this.key);
     wipe(plaintext);
     const frame = frameChunk(ct);

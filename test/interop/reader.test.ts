@@ -19,6 +19,7 @@ interface Report {
   live: { ok: boolean };
   transport: { ok: boolean };
   recipients: { name: string; ok: boolean }[];
+  padded: { ok: boolean; detail: string };
   invalid: { name: string; expected: string; got: string | null; ok: boolean }[];
   passed: number;
   failed: number;
@@ -36,6 +37,7 @@ test('the Python/libsodium reader agrees with every vector', (t) => {
   t.true(report.live.ok);
   t.true(report.transport.ok);
   t.deepEqual(report.recipients.map((r) => [r.name, r.ok]), [['viewer', true], ['stranger', true]]);
+  t.true(report.padded.ok, report.padded.detail);
   t.deepEqual(
     report.invalid.map((c) => c.got),
     vectors.invalid.map((c) => c.error),
