@@ -8,10 +8,14 @@
  *   CPU share of one core to seal a 4 Mbps 1080p30 stream: 30 chunks a second, one signed
  *   segment every 2 s. The goal is <= 2 %.
  *
- * Options: --json (print one JSON object), --rounds N (default 5; the median is reported).
+ * Then the cost of size padding in bytes, on real 1080p30 H.264 (bench/padding.ts).
+ *
+ * Options: --json (print one JSON object), --rounds N (default 5; the median is reported),
+ * --padding-frames N (frames encoded per scene for the padding figures, default 180; 0 skips them).
  */
 import nacl from 'tweetnacl';
 import { randomBytes } from 'node:crypto';
+import { formatPaddingCost, measurePaddingCost } from './padding.js';
 import { CameraEpochs, Identity, SEAL_BYTES, SegmentSealer, Viewer, openRoster, publicIdentity, signRoster, type RandomSource } from '../src/protocol/index.js';
 
 const args = process.argv.slice(2);
@@ -20,6 +24,13 @@ const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : 5;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
   console.error('--rounds: expected a positive integer');
+  process.exit(2);
+}
+
+const paddingArg = args.indexOf('--padding-frames');
+const PADDING_FRAMES = paddingArg >= 0 ? Number(args[paddingArg + 1]) : 180;
+if (!Number.isInteger(PADDING_FRAMES) || PADDING_FRAMES < 0) {
+  console.error('--padding-frames: expected a non-negative integer');
   process.exit(2);
 }
 
@@ -128,6 +139,7 @@ const results = {
   liveChunk16K: { sealMicroSeconds: perChunkSeal * 1e6, sealRatioToAnchor: perChunkSeal / anchor16K, openMicroSeconds: openChunk * 1e6, openRatioToAnchor: openChunk / anchor16K, chunksPerSecondOneCore: 1 / perChunkSeal },
   stream4Mbps1080p30: { cpuSharePercent: cpuShare * 100, goalPercent: 2, anchorOnlyPercent: (anchor1MB / secondsOfStreamPerSegment) * 100 },
   reference: { tweetnaclSign1MBms: tweetnaclSign1MB * 1e3, ratioToOurSealSign: tweetnaclSign1MB / sealOneChunk },
+  padding: PADDING_FRAMES > 0 ? await measurePaddingCost(PADDING_FRAMES, progress) : null,
 };
 
 if (asJson) {
@@ -144,6 +156,7 @@ if (asJson) {
     `  live chunk 16 KB, open + confirm share        ${f(results.liveChunk16K.openMicroSeconds, 0)} µs     ×${f(results.liveChunk16K.openRatioToAnchor, 2)} raw secretbox`,
     `  4 Mbps 1080p30 stream, sealing                ${f(results.stream4Mbps1080p30.cpuSharePercent, 2)} % of one core (goal ≤ 2 %; raw secretbox alone ${f(results.stream4Mbps1080p30.anchorOnlyPercent, 2)} %)`,
     `  reference: tweetnacl Ed25519 sign of 1 MB     ${f(results.reference.tweetnaclSign1MBms)} ms   (${f(results.reference.ratioToOurSealSign, 1)}× our whole seal+sign)`,
+    ...(results.padding ? formatPaddingCost(results.padding) : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -5,7 +5,7 @@
  *   → epoch keys for the roster (protocol/epoch.ts) → sealer (protocol/seal.ts)
  *   → pipeline: encode, segment, seal (pipeline.ts) → sink (sink.ts; the MQTT uploader later).
  */
-import { CameraEpochs, SealcamError, SegmentSealer, equalBytes, systemRandom, type RandomSource, type Roster } from '../protocol/index.js';
+import { CameraEpochs, SealcamError, SegmentSealer, equalBytes, parsePaddingPolicy, systemRandom, type RandomSource, type Roster } from '../protocol/index.js';
 import { ProcessSource } from '../media/process-source.js';
 import { SyntheticSource, type Clock, type Overlay } from '../media/synthetic.js';
 import { Y4mSource } from '../media/y4m.js';
@@ -112,7 +112,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
   sealing = true;
 
   const first = o.home.nextSeq;
-  const sealer = new SegmentSealer(o.home.identity, epochs, random, first);
+  const sealer = new SegmentSealer(o.home.identity, epochs, random, first, { padding: parsePaddingPolicy(video.padding ?? 'off') });
   const source = o.y4m
     ? await (o.y4m === '-' ? Y4mSource.fromStream(process.stdin, {}, 'y4m on stdin') : Y4mSource.fromFile(o.y4m))
     : await openCaptureSource(o.board, video, Math.round(o.seconds * video.fps), { realtime: o.realtime, overlay: o.overlay, clock: o.clock });

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SealcamError } from '../protocol/errors.js';
+import { parsePaddingPolicy } from '../protocol/padding.js';
 
 const argv = z.array(z.string().min(1)).min(1);
 
@@ -46,6 +47,18 @@ export const BoardProfileSchema = z
         bitrate: z.number().int().min(100_000).max(50_000_000),
         segmentSeconds: z.number().min(0.5).max(60),
         chunkFrames: z.number().int().min(1).max(120),
+        /** size padding (PROTOCOL.md §6.5) in `--pad` syntax: off (the default), standard, or chunks=…;segment=… */
+        padding: z
+          .string()
+          .optional()
+          .superRefine((spec, ctx) => {
+            if (spec === undefined) return;
+            try {
+              parsePaddingPolicy(spec);
+            } catch (e) {
+              ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+            }
+          }),
       })
       .strict(),
     spool: z.object({ dir: z.string().min(1), maxBytes: z.number().int().min(1_000_000) }).strict(),

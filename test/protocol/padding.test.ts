@@ -103,9 +103,9 @@ test('padded chunks and segments open to exactly their payloads; the relay sees 
 
 test('two scenes whose frames differ in size but share buckets look the same to the relay', (t) => {
   const { sealer } = setup('padding-still-moving', STANDARD_PADDING);
-  // 60 frames: a keyframe, then 1.5 KB P-frames (calm) or 2.5-3.1 KB P-frames (busier): all in the 4 KiB bucket.
-  const still = sealSegment(sealer, [bytes(40_000), ...Array.from({ length: 58 }, () => bytes(1500)), new Uint8Array(0)]);
-  const moving = sealSegment(sealer, [bytes(41_000), ...Array.from({ length: 58 }, (_, i) => bytes(2500 + i * 10)), new Uint8Array(0)]);
+  // 60 frames: a keyframe, then 3.2 KB P-frames (calm) or 3.3-3.9 KB P-frames (busier): all in the 4 KiB bucket.
+  const still = sealSegment(sealer, [bytes(40_000), ...Array.from({ length: 58 }, () => bytes(3200)), new Uint8Array(0)]);
+  const moving = sealSegment(sealer, [bytes(41_000), ...Array.from({ length: 58 }, (_, i) => bytes(3300 + i * 10)), new Uint8Array(0)]);
   t.deepEqual(
     moving.live.map((m) => m.length),
     still.live.map((m) => m.length),
@@ -114,8 +114,8 @@ test('two scenes whose frames differ in size but share buckets look the same to 
   t.true(still.live.slice(1, -1).every((m) => m.length === LIVE_HEADER_BYTES + 4096), 'every P-frame went to the 4 KiB bucket');
   // Without padding the same two segments differ in every P-frame.
   const plain = setup('padding-off', null).sealer;
-  const a = sealSegment(plain, [bytes(40_000), ...Array.from({ length: 58 }, () => bytes(1500)), new Uint8Array(0)]);
-  const b = sealSegment(plain, [bytes(41_000), ...Array.from({ length: 58 }, (_, i) => bytes(2500 + i * 10)), new Uint8Array(0)]);
+  const a = sealSegment(plain, [bytes(40_000), ...Array.from({ length: 58 }, () => bytes(3200)), new Uint8Array(0)]);
+  const b = sealSegment(plain, [bytes(41_000), ...Array.from({ length: 58 }, (_, i) => bytes(3300 + i * 10)), new Uint8Array(0)]);
   t.notDeepEqual(
     a.live.map((m) => m.length),
     b.live.map((m) => m.length),
