@@ -4,4 +4,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/index.ts');
-await main(process.argv);
+// A failed command exits at once (with the code it set), whatever it left open.
+if (await main(process.argv)) process.exit();

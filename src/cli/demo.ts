@@ -13,7 +13,7 @@
  *  6. the stranger receives the misrouted feed live and in their history, and opens nothing;
  *  7. a summary (and --report JSON).
  */
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { seconds } from './options.js';
@@ -73,15 +73,11 @@ export interface DemoOptions {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
-  const out = resolve(o.out);
-  // Replace only a directory an earlier demo made (it carries a marker), never anything else.
-  const existing = await readdir(out).catch(() => null);
-  if (existing && existing.length > 0) {
-    if (!existing.includes(DEMO_MARKER)) throw new SealcamError('E_CONFIG', `${out} exists and was not made by sealcam demo; choose another --out`);
-    await rm(out, { recursive: true, force: true });
-  }
-  await mkdir(out, { recursive: true });
-  await writeFile(join(out, DEMO_MARKER), 'made by sealcam demo; the directory is replaced by the next demo run\n');
+  // Each run makes a directory of its own inside --out (exclusive, unpredictable name) and never
+  // removes anything: two demos at once, or a demo next to other files, cannot touch each other.
+  await mkdir(resolve(o.out), { recursive: true });
+  const out = await mkdtemp(join(resolve(o.out), `run-${new Date().toISOString().replace(/[:.]/g, '-')}-`));
+  await writeFile(join(out, DEMO_MARKER), 'made by sealcam demo (one run); nothing else writes or removes it\n');
   const relayDataDir = join(out, 'relay');
   // On someone else's broker the demo leaves nothing behind: no persistent session, no logins.
   const external = o.broker ? { broker: o.broker, brokerAdmin: o.brokerAdmin ?? null, persistentSession: false, removeLoginsOnClose: true } : {};
@@ -188,7 +184,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     historyViewer.pin(cameraPublic);
     const ownerHistory = await fetchHistory({ httpUrl: relay.httpUrl, ...ownerLogin }, historyViewer, home.identity.idHex);
     const ownerMp4 = join(out, 'owner.mp4');
-    await writeFile(ownerMp4, ownerHistory.mp4);
+    await writeFile(ownerMp4, ownerHistory.mp4, { mode: 0o600 }); // decrypted video
     const decoded = ownerHistory.mp4.length ? (await decodeFrameCodes(ownerHistory.mp4)).length : 0;
 
     // The stranger's history: the misrouted copies.
@@ -250,7 +246,7 @@ export function registerDemo(program: Command): void {
         "who opens nothing. The camera is paired by reading the owner's code through its own lens",
     )
     .option('--seconds <n>', 'seconds of video to stream', seconds(3600), 10)
-    .option('--out <dir>', 'output directory: owner.mp4, the relay data, the camera home (an earlier demo directory is replaced; any other non-empty directory is refused)', 'sealcam-demo')
+    .option('--out <dir>', 'where each run makes its own new directory (run-<time>-<random>) for owner.mp4, the relay data and the camera home; nothing is ever replaced or removed', 'sealcam-demo')
     .option('--report <file>', 'also write the summary as JSON')
     .option(
       '--broker <url>',

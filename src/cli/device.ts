@@ -11,10 +11,12 @@ import { Spool } from '../device/spool.js';
 import { MqttUploader } from '../device/uploader.js';
 import { SealcamError } from '../protocol/errors.js';
 import { parseFirmwarePublicKey } from '../protocol/firmware-image.js';
+import { formatPaddingPolicy, parsePaddingPolicy } from '../protocol/padding.js';
 import { OtaClient, MqttUpdateTransport } from '../device/ota.js';
 import { SlotStore } from '../device/slots.js';
 import { readFile } from 'node:fs/promises';
 import { connectMqtt } from '../media/mqtt.js';
+import { Y4mSource } from '../media/y4m.js';
 
 
 interface RunOptions {
@@ -25,6 +27,7 @@ interface RunOptions {
   bitrate?: number;
   segmentSeconds?: number;
   chunkFrames?: number;
+  pad?: string;
   realtime?: boolean;
   y4m?: string;
   upload?: boolean;
@@ -46,13 +49,16 @@ export function registerDevice(program: Command): void {
     .action(async (opts: { board: string; home: string; qrImage?: string; code?: string; timeout: number }) => {
       const board = await loadBoard(opts.board);
       const home = await DeviceHome.open(resolve(opts.home));
+      // --timeout bounds the whole pairing: looking for the code, the relay, the owner's answer.
+      const deadline = Date.now() + opts.timeout * 1000;
       let text = opts.code;
       if (!text && opts.qrImage) text = await codeFromImage(opts.qrImage);
       if (!text) {
         process.stderr.write(`looking for a pairing code through the ${board.name} camera…\n`);
-        text = await scanForCode(await openCaptureSource(board, board.video, Number.POSITIVE_INFINITY, { realtime: true }), { timeoutMs: opts.timeout * 1000 });
+        const frames = Math.ceil(opts.timeout * board.video.fps);
+        text = await scanForCode(await openCaptureSource(board, board.video, frames, { realtime: true }), { timeoutMs: opts.timeout * 1000 });
       }
-      const r = await pairAsCamera(home, text, { timeoutMs: opts.timeout * 1000, onIgnored: (e) => process.stderr.write(`ignored a message on the pairing topic: ${e.message}\n`) });
+      const r = await pairAsCamera(home, text, { timeoutMs: Math.max(1, deadline - Date.now()), onIgnored: (e) => process.stderr.write(`ignored a message on the pairing topic: ${e.message}\n`) });
       process.stderr.write(`${r.ignored} invalid messages on the pairing topic ignored\n`);
       process.stdout.write(`camera ${home.identity.idHex} paired with owner ${Buffer.from(r.offer.owner.id).toString('hex')} (account ${r.account})\nconfirmation code ${r.code}\n`);
     });
@@ -113,11 +119,14 @@ export function registerDevice(program: Command): void {
     .option('--bitrate <bps>', 'H.264 bitrate in bits per second (default: the board profile)', positiveInt)
     .option('--segment-seconds <n>', 'media segment length (default: the board profile)', positiveNumber)
     .option('--chunk-frames <n>', 'frames per live chunk (default: the board profile)', positiveInt)
+    .option('--pad <policy>', 'size padding inside the ciphertext, so the relay learns only a size bucket (PROTOCOL.md §6.5): off, standard (every half power of two from 1K to 256K; segment=64K), or chunks=SIZE,…[;segment=SIZE] (default: the board profile, else off)')
     .option('--y4m <file>', "read YUV4MPEG2 video from a file, or '-' for stdin (e.g. ffmpeg -f v4l2 -i /dev/video0 -f yuv4mpegpipe -), instead of the board's camera")
     .option('--realtime', 'pace the sim camera in real time and drop frames the encoder cannot keep up with, like a live camera')
     .option('--json', 'print the summary as JSON')
     .action(async (opts: RunOptions) => {
       const board = await loadBoard(opts.board);
+      const padding = opts.pad !== undefined ? formatPaddingPolicy(parsePaddingPolicy(opts.pad)) : undefined; // E_CONFIG before anything starts
+      if (opts.y4m && opts.y4m !== '-') await checkEncodable(opts.y4m);
       const home = await DeviceHome.open(resolve(opts.home));
       let sink: EnvelopeSink;
       let uploader: MqttUploader | null = null;
@@ -139,6 +148,7 @@ export function registerDevice(program: Command): void {
         ...(opts.bitrate ? { bitrate: opts.bitrate } : {}),
         ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}),
         ...(opts.chunkFrames ? { chunkFrames: opts.chunkFrames } : {}),
+        ...(padding !== undefined ? { padding } : {}),
       };
       const total = Math.round(opts.seconds * board.video.fps);
       const result = await runAgent({
@@ -191,4 +201,19 @@ export function registerDevice(program: Command): void {
         );
       }
     });
+}
+
+/**
+ * The largest frame the H.264 encoder takes: MaxFS of level 5.1/5.2, 36 864 macroblocks of 16×16
+ * (ITU-T H.264 Table A-1), which openh264 enforces. Checked before anything is encoded or written.
+ */
+const H264_MAX_FRAME_PIXELS = 36_864 * 16 * 16;
+
+async function checkEncodable(y4m: string): Promise<void> {
+  const source = await Y4mSource.fromFile(y4m);
+  const { width, height } = source.info;
+  await source.close();
+  if (width * height > H264_MAX_FRAME_PIXELS) {
+    throw new SealcamError('E_ENCODER', `${y4m} is ${width}x${height}: the H.264 encoder takes at most ${H264_MAX_FRAME_PIXELS} pixels a frame (e.g. 4096x2304); scale it first, e.g. ffmpeg -i IN -vf scale=1920:-2 -f yuv4mpegpipe OUT`);
+  }
 }

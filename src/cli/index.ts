@@ -3,7 +3,7 @@
  * registers itself here; the work is done in src/<app>/.
  */
 import { Command, CommanderError } from 'commander';
-import { SealcamError } from '../protocol/index.js';
+import { reportError } from './report-error.js';
 import { registerInspect } from './inspect.js';
 import { registerDemo } from './demo.js';
 import { registerDevice } from './device.js';
@@ -18,6 +18,7 @@ export function buildProgram(): Command {
     .description('Camera firmware companion: seals every video segment for its owner, so a misrouting cloud leaks nothing.')
     .version('0.1.0')
     .showHelpAfterError()
+    .addHelpText('after', `\nErrors print a stable code (E_…) and what to do next, and exit non-zero (2).\nSet SEALCAM_DEBUG=1 to also print the stack trace of an error.`)
     // Program options (--version) only before the command, so `firmware build --version V` reaches build.
     .enablePositionalOptions()
     .exitOverride();
@@ -32,19 +33,26 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the command line; resolves true if the command failed with an error (already reported:
+ * the caller exits at once, so nothing the failed command left open keeps the process alive).
+ */
+export async function main(argv: string[]): Promise<boolean> {
+  // Errors outside the command's own await chain (an event emitter, a timer) take the same funnel.
+  const fatal = (e: unknown) => {
+    reportError(e);
+    process.exit();
+  };
+  process.on('uncaughtException', fatal).on('unhandledRejection', fatal);
   try {
     await buildProgram().parseAsync(argv);
+    return false;
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exitCode = e.exitCode;
-      return;
+      return false;
     }
-    if (SealcamError.is(e)) {
-      process.stderr.write(`sealcam: ${e.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw e;
+    reportError(e);
+    return true;
   }
 }

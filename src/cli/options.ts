@@ -1,5 +1,6 @@
 /** Argument parsers shared by the command groups: each refuses a bad value with a message that says what was expected. */
 import { InvalidArgumentError } from 'commander';
+import { SealcamError } from '../protocol/errors.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -37,4 +38,16 @@ export function time(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(n)) throw new InvalidArgumentError('expected an ISO date or ms since the Unix epoch');
   return n;
+}
+
+/** A relay's HTTP API URL (http or https, no trailing slash); E_CONFIG for anything else. */
+export function relayUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SealcamError('E_CONFIG', `--relay ${JSON.stringify(value)} is not a URL: expected the relay's HTTP API, e.g. http://127.0.0.1:8080`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SealcamError('E_CONFIG', `--relay ${value}: expected an http:// or https:// URL (the relay's HTTP API, not its MQTT port)`);
+  return value.replace(/\/+$/, '');
 }

@@ -2,13 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { seconds } from './options.js';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
 import { qrTerminal, scanQrPng, writeQrPng } from '../media/qr.js';
 import { addViewer, revokeViewer } from '../owner/household.js';
 import { decodeViewerCode, encodeViewerCode } from '../protocol/index.js';
 import { SealcamError } from '../protocol/errors.js';
+import { listAccountCameras } from '../owner/relay-api.js';
+import { relayUrl, seconds } from './options.js';
 
 
 export function registerOwner(program: Command): void {
@@ -33,8 +34,11 @@ export function registerOwner(program: Command): void {
       const home = await OwnerHome.open(resolve(opts.home));
       const password = (opts.passwordFile === '-' ? await readStdin() : await readFile(opts.passwordFile, 'utf8')).trim();
       if (!password) throw new SealcamError('E_CONFIG', 'empty password');
-      await home.setRelay({ httpUrl: opts.relay.replace(/\/$/, ''), account: opts.account, username: opts.username, password });
-      process.stdout.write(`relay login stored in ${home.dir}/relay.json (mode 0600)\n`);
+      const login = { httpUrl: relayUrl(opts.relay), account: opts.account, username: opts.username, password };
+      // Checked against the relay before it is stored: a wrong password is refused here, not at the next command.
+      await listAccountCameras(login, `wrong username or password for account ${JSON.stringify(opts.account)}: check --username and the password file (the login \`sealcam relay account add\` printed)`);
+      await home.setRelay(login);
+      process.stdout.write(`relay login checked with ${login.httpUrl} and stored in ${home.dir}/relay.json (mode 0600)\n`);
     });
   owner
     .command('pair')
@@ -46,7 +50,11 @@ export function registerOwner(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for the camera', seconds(), 300)
     .action(async (opts: { home: string; name: string; relay?: string; qrPng?: string; timeout: number }) => {
       const home = await OwnerHome.open(resolve(opts.home));
-      if (opts.relay) await home.setRelay({ ...(await home.relay()), httpUrl: opts.relay.replace(/\/$/, '') });
+      if (opts.relay) {
+        const login = { ...(await home.relay()), httpUrl: relayUrl(opts.relay) };
+        await listAccountCameras(login); // stored only once the relay at the new URL knows the login
+        await home.setRelay(login);
+      }
       const result = await pairAsOwner({
         home,
         name: opts.name,

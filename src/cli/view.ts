@@ -1,5 +1,4 @@
 /** `sealcam view`: the owner's CLI viewer — history to an MP4, or a live watch. */
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { positiveInt, time } from './options.js';
@@ -9,6 +8,8 @@ import { OwnerHome } from '../owner/home.js';
 import { describeHistory, fetchHistory } from '../owner/history.js';
 import { decodeFrameCodes } from '../owner/decode.js';
 import { startWebViewer } from '../owner/web/server.js';
+import { relayInfo } from '../owner/relay-api.js';
+import { writeFileAtomic } from '../media/atomic-file.js';
 
 
 export function registerView(program: Command): void {
@@ -41,7 +42,7 @@ export function registerView(program: Command): void {
           knownHighestSeq: await home.knownHighestSeq(cameraId),
           expectedRoster: home.expectedRoster(cam),
         });
-        await writeFile(opts.out, h.mp4);
+        await writeFileAtomic(opts.out, h.mp4, 0o600); // decrypted video: the owner's eyes only
         const top = h.opened.at(-1);
         if (top) await home.rememberSeq(cameraId, top.seq);
         const frames = h.mp4.length ? (await decodeFrameCodes(h.mp4)).length : 0;
@@ -54,7 +55,7 @@ export function registerView(program: Command): void {
         if (h.rejected.length || h.announcementsRejected.length || h.tailMissing || h.rosterLag) process.exitCode = 3;
         return;
       }
-      const info = (await (await fetch(`${login.httpUrl}/v1/info`)).json()) as { mqttUrl: string; wsUrl: string | null };
+      const info = await relayInfo(login.httpUrl);
       if (opts.web) {
         if (!info.wsUrl) throw new SealcamError('E_CONFIG', 'the relay has no WebSocket listener (an external broker?): the browser viewer needs MQTT over WebSocket');
         const web = await startWebViewer({ identity: home.identity, camera: cam.camera, cameraName: opts.camera, login, wsUrl: info.wsUrl, expectedRoster: home.expectedRoster(cam), ...(opts.port ? { port: opts.port } : {}) });

@@ -18,8 +18,12 @@ import {
 } from '../protocol/index.js';
 import { QrScanner, scanQrPng } from '../media/qr.js';
 import { connectMqtt } from '../media/mqtt.js';
+import { relayFetch, relayJson } from '../media/relay-http.js';
+import { z } from 'zod';
 import type { CaptureSource } from '../media/source.js';
 import type { DeviceHome } from './home.js';
+import { signProvisioning } from '../protocol/provision.js';
+import { toHex } from '../protocol/bytes.js';
 
 export interface ScanStats {
   framesSeen: number;
@@ -69,19 +73,26 @@ export interface DevicePairOptions {
   onIgnored?: (e: SealcamError) => void;
 }
 
+/** The camera's own relay login, as the relay hands it out for a provisioning token. */
+const ProvisionedLogin = z.object({ account: z.string().min(1), username: z.string().min(1), password: z.string().min(1), mqttUrl: z.string().min(1) });
+
 export async function pairAsCamera(home: DeviceHome, codeText: string, o: DevicePairOptions = {}): Promise<DevicePairResult> {
   const now = o.now ?? Date.now;
   const offer = decodeQrPayload(codeText);
   assertOfferFresh(offer, now());
   const ledger = await home.ledger();
   ledger.check(offer);
-  const res = await fetch(`${offer.relayUrl}/v1/provision`, {
+  // Every wait ends by the deadline: the caller's timeout, or the code's expiry (the owner has
+  // stopped waiting by then).
+  const deadline = Math.min(now() + (o.timeoutMs ?? 60_000), offer.expiresAt);
+  const left = () => Math.max(1, deadline - now());
+  const res = await relayFetch(`${offer.relayUrl}/v1/provision`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token: Buffer.from(offer.provisionToken).toString('base64url'), cameraId: home.identity.idHex }),
+    json: provisionBody(home, offer.provisionToken),
+    timeoutMs: left(),
+    onUnauthorized: 'ask the owner for a new code',
   });
-  if (!res.ok) throw new SealcamError('E_AUTH', `relay refused the provisioning token: HTTP ${res.status} ${await res.text()}`);
-  const login = (await res.json()) as { account: string; username: string; password: string; mqttUrl: string };
+  const login = await relayJson(res, ProvisionedLogin, 'POST /v1/provision');
   await home.setRelay({ url: login.mqttUrl, account: login.account, username: login.username, password: login.password });
   const topic = pairingTopic(pairingId(offer.secret));
   const client = await connectMqtt(login.mqttUrl, login);
@@ -101,4 +112,14 @@ export async function pairAsCamera(home: DeviceHome, codeText: string, o: Device
     clearTimeout(timer);
     await client.endAsync();
   }
+}
+
+/**
+ * The body of POST /v1/provision (PROTOCOL.md §15.6): the token, and the camera's proof of its
+ * key, a signature over the token and its id (protocol/provision.ts), so the token can make a
+ * login only for this camera.
+ */
+export function provisionBody(home: DeviceHome, token: Uint8Array): Record<string, string> {
+  const p = signProvisioning(home.identity, token);
+  return { token: Buffer.from(token).toString('base64url'), cameraId: toHex(p.cameraId), signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey), signature: toHex(p.signature) };
 }

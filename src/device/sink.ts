@@ -51,12 +51,12 @@ export class DirectorySink implements EnvelopeSink {
 
   async announce(announcement: Uint8Array, epoch: number): Promise<void> {
     await this.ready;
-    await writeFileAtomic(join(this.dir, `epoch-${epoch}.sck`), announcement, 0o644);
+    await writeFileAtomic(join(this.dir, `epoch-${epoch}.sck`), announcement, 0o600);
   }
 
   async segment(envelope: Uint8Array, info: SegmentInfo): Promise<void> {
     await this.ready;
-    await writeFileAtomic(join(this.dir, `seg-${String(info.seq).padStart(12, '0')}.scs`), envelope, 0o644);
+    await writeFileAtomic(join(this.dir, `seg-${String(info.seq).padStart(12, '0')}.scs`), envelope, 0o600);
     this.segments++;
   }
 

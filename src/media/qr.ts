@@ -11,6 +11,7 @@
 import QRCode from 'qrcode';
 import jsQRModule, { type QRCode as JsQrResult } from 'jsqr';
 import { SealcamError } from '../protocol/errors.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 // jsqr is CommonJS with `export default` in its types: under NodeNext the function is `.default`.
 const jsQR = jsQRModule.default;
@@ -83,10 +84,11 @@ export function qrLuma(text: string, { moduleSize = 1, quietZone = 4, maxVersion
   return { luma, width: side, height: side };
 }
 
-/** Write the code as a PNG (for `sealcam owner pair --png`). */
+/** Write the code as a PNG (for `sealcam owner pair --qr-png`), mode 0600. */
 export async function writeQrPng(text: string, path: string, { maxVersion = QR_MAX_VERSION }: { maxVersion?: number } = {}): Promise<void> {
   const { version } = qrMatrix(text, { maxVersion });
-  await QRCode.toFile(path, text, { type: 'png', errorCorrectionLevel: QR_ERROR_CORRECTION, version, margin: 4, scale: 8 });
+  // The code carries the pairing secret and a provisioning token: mode 0600, written atomically.
+  await writeFileAtomic(path, await QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: QR_ERROR_CORRECTION, version, margin: 4, scale: 8 }), 0o600);
 }
 
 /**
@@ -160,7 +162,13 @@ export function scanQr(frame: Uint8Array, width: number, height: number, options
 export async function scanQrPng(path: string): Promise<QrScanResult | null> {
   const { readFile } = await import('node:fs/promises');
   const { PNG } = await import('pngjs');
-  const png = PNG.sync.read(await readFile(path));
+  const bytes = await readFile(path); // a missing or unreadable file fails here with its errno
+  let png: ReturnType<typeof PNG.sync.read>;
+  try {
+    png = PNG.sync.read(bytes);
+  } catch (e) {
+    throw new SealcamError('E_QR_FORMAT', `${path} is not a PNG image: give a PNG photo or screenshot of the code`, { cause: e });
+  }
   const luma = new Uint8Array(png.width * png.height);
   for (let i = 0; i < luma.length; i++) luma[i] = (png.data[4 * i]! * 299 + png.data[4 * i + 1]! * 587 + png.data[4 * i + 2]! * 114) / 1000;
   return new QrScanner(png.width, png.height, { downscaleTo: Math.max(21, png.width) }).scan(luma);

@@ -4,6 +4,9 @@
  * refuses a camera it has not pinned with E_FOREIGN_CAMERA before touching a key). Rejected
  * segments and gaps are reported, never spliced silently.
  */
+import { z } from 'zod';
+import { relayJson } from '../media/relay-http.js';
+import { accountGet, listAccountCameras } from './relay-api.js';
 import { SealcamError, concatBytes, equalBytes, rosterLag, type AnnouncementInfo, type ErrorCode, type ExpectedRoster, type Viewer } from '../protocol/index.js';
 
 export interface RelayLogin {
@@ -41,23 +44,34 @@ export interface HistoryOptions {
   expectedRoster?: ExpectedRoster;
 }
 
-async function get(login: RelayLogin, path: string): Promise<Response> {
-  const res = await fetch(`${login.httpUrl}/v1/accounts/${login.account}${path}`, {
-    headers: { authorization: `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}` },
-  });
-  if (!res.ok) throw new SealcamError('E_AUTH', `relay history API ${path}: HTTP ${res.status} ${await res.text()}`);
-  return res;
+const Epoch = z.object({ epoch: z.number().int().positive() }).loose();
+const Segment = z.object({ seq: z.number().int().nonnegative() }).loose();
+
+/** Every item of a listing, following the relay's pages (`{items, next}`, `after=next`); a bare array is one page. */
+async function listAll<T>(login: RelayLogin, path: string, item: z.ZodType<T>, what: string): Promise<T[]> {
+  const Page = z.union([z.array(item), z.object({ items: z.array(item), next: z.number().int().nonnegative().nullable() })]);
+  const all: T[] = [];
+  for (let after: number | null = null; ; ) {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: T[] | { items: T[]; next: number | null } = await relayJson(await accountGet(login, after === null ? path : `${path}${sep}after=${after}`), Page, what);
+    if (Array.isArray(page)) return page;
+    all.push(...page.items);
+    if (page.next === null || page.next === after) return all;
+    after = page.next;
+  }
 }
 
 export async function listCameras(login: RelayLogin): Promise<string[]> {
-  return ((await (await get(login, '/cameras')).json()) as { camera: string }[]).map((c) => c.camera);
+  return listAccountCameras(login);
 }
+
+const bytesOf = async (login: RelayLogin, path: string) => new Uint8Array(await (await accountGet(login, path)).arrayBuffer());
 
 export async function fetchHistory(login: RelayLogin, viewer: Viewer, cameraId: string, range: HistoryOptions = {}): Promise<HistoryResult> {
   const result: HistoryResult = { cameraId, segmentsListed: 0, opened: [], rejected: [], announcementsRejected: [], gaps: [], mp4: new Uint8Array(0), truncated: false, tailMissing: null, rosterLag: null };
   let newest: AnnouncementInfo | null = null;
-  for (const { epoch } of (await (await get(login, `/cameras/${cameraId}/keys`)).json()) as { epoch: number }[]) {
-    const bytes = new Uint8Array(await (await get(login, `/cameras/${cameraId}/keys/${epoch}`)).arrayBuffer());
+  for (const { epoch } of await listAll(login, `/cameras/${cameraId}/keys`, Epoch, 'GET keys')) {
+    const bytes = await bytesOf(login, `/cameras/${cameraId}/keys/${epoch}`);
     try {
       const info = viewer.view(hexToBytes(cameraId)).addAnnouncement(bytes);
       if (!newest || info.epoch > newest.epoch) newest = info;
@@ -70,14 +84,14 @@ export async function fetchHistory(login: RelayLogin, viewer: Viewer, cameraId: 
   const query = new URLSearchParams();
   if (range.since !== undefined) query.set('since', String(range.since));
   if (range.until !== undefined) query.set('until', String(range.until));
-  const list = (await (await get(login, `/cameras/${cameraId}/segments?${query}`)).json()) as { seq: number }[];
+  const list = await listAll(login, `/cameras/${cameraId}/segments?${query}`, Segment, 'GET segments');
   result.segmentsListed = list.length;
   // A playable file (PROTOCOL.md §15): the init and media of one run, in seq order. The camera
   // seals its init again after every epoch rotation; an identical init continues the run, a
   // different one starts a new run, and media before any init of its run cannot play.
   let run: { init: Uint8Array; parts: Uint8Array[] } | null = null;
   for (const { seq } of list) {
-    const envelope = new Uint8Array(await (await get(login, `/cameras/${cameraId}/segments/${seq}`)).arrayBuffer());
+    const envelope = await bytesOf(login, `/cameras/${cameraId}/segments/${seq}`);
     try {
       const o = viewer.openSegment(envelope);
       if (o.verdict.kind === 'gap') result.gaps.push({ from: o.verdict.missingFrom, to: o.verdict.missingTo });

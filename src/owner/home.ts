@@ -59,8 +59,10 @@ export class OwnerHome {
   }
 
   async relay(): Promise<RelayLogin> {
-    const r = await readJson<RelayLogin>(join(this.dir, 'relay.json'));
+    const path = join(this.dir, 'relay.json');
+    const r = await readJson<RelayLogin>(path);
     if (!r) throw new SealcamError('E_CONFIG', `no relay login in ${this.dir}: run sealcam owner login`);
+    if ([r.httpUrl, r.account, r.username, r.password].some((f) => typeof f !== 'string' || !f)) throw new SealcamError('E_CONFIG', `${path} is damaged (a field is missing): run sealcam owner login again`);
     return { httpUrl: r.httpUrl, account: r.account, username: r.username, password: r.password };
   }
 

@@ -20,6 +20,7 @@ import {
   type PublicIdentity,
 } from '../protocol/index.js';
 import { connectMqtt } from '../media/mqtt.js';
+import { issueProvisioningToken, relayInfo } from './relay-api.js';
 import type { OwnerHome } from './home.js';
 
 export interface OwnerPairOptions {
@@ -45,13 +46,14 @@ export interface OwnerPairResult {
 export async function pairAsOwner(o: OwnerPairOptions): Promise<OwnerPairResult> {
   const now = o.now ?? Date.now;
   const login = await o.home.relay();
-  const auth = { authorization: `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}` };
-  const tokenRes = await fetch(`${login.httpUrl}/v1/accounts/${login.account}/provisioning-tokens`, { method: 'POST', headers: auth });
-  if (!tokenRes.ok) throw new SealcamError('E_AUTH', `relay refused a provisioning token: HTTP ${tokenRes.status}`);
-  const { token, expiresAt } = (await tokenRes.json()) as { token: string; expiresAt: number };
-  const info = (await (await fetch(`${login.httpUrl}/v1/info`)).json()) as { mqttUrl: string };
+  const timeoutMs = o.timeoutMs ?? 5 * 60_000;
+  const deadline = now() + timeoutMs;
+  const { token, expiresAt } = await issueProvisioningToken(login, timeoutMs);
+  const info = await relayInfo(login.httpUrl, Math.max(1, deadline - now()));
+  // The code expires when this side stops waiting: a camera that reads it later refuses it before
+  // it redeems the token, so no camera login is made for a pairing nobody completes (§3.4).
   const offer = createPairingOffer(
-    { owner: o.home.identity, relayUrl: login.httpUrl, account: login.account, provisionToken: new Uint8Array(Buffer.from(token, 'base64url')), expiresAt: Math.min(expiresAt, now() + 10 * 60_000) },
+    { owner: o.home.identity, relayUrl: login.httpUrl, account: login.account, provisionToken: new Uint8Array(Buffer.from(token, 'base64url')), expiresAt: Math.min(expiresAt, deadline) },
     systemRandom,
   );
   const ledger = await o.home.ledger();

@@ -76,6 +76,25 @@ export const ERROR_CODES = [
   'E_STORE',
   'E_SPOOL',
   'E_BROKER',
+  // §9.12 broker limits and login guards (§11.3)
+  'E_RATE_LIMITED',
+  'E_OVERLOADED',
+  'E_TOO_LARGE',
+  'E_RETAINED_LIMIT',
+  'E_SLOW_CONSUMER',
+  'E_CLIENT_ID',
+  // §9.12 the relay as a shared service: quotas, its data directory, the history HTTP API
+  'E_QUOTA',
+  'E_DATA_DIR',
+  'E_BAD_REQUEST',
+  'E_NOT_FOUND',
+  'E_GONE',
+  'E_INTERNAL',
+  // §9.14 the command line: what a person can act on
+  'E_RELAY_UNREACHABLE',
+  'E_RELAY_REPLY',
+  'E_FILE',
+  'E_INTERNAL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -5,9 +5,9 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DemoReport } from '../../src/cli/demo.js';
 import { BrokerAdmin, findDynsecPlugin, readBrokerAdmin } from '../../src/relay/dynsec.js';
 import { connectMqtt } from '../../src/media/mqtt.js';
@@ -67,14 +67,18 @@ test.serial('demo: the owner decodes every frame, the misrouted stranger opens n
   const json = await demo(t, dir, 2);
   t.like(json.broker, { kind: 'embedded', checksLogins: true });
   await checkReport(t, json, 2);
-  // A second run replaces its own directory, but never someone else's.
-  t.is((await sealcam('demo', '--seconds', '1', '--out', join(dir, 'out'))).code, 0);
-  const other = await mkdtemp(join(tmpdir(), 'sealcam-not-demo-'));
-  await writeFile(join(other, 'precious.txt'), 'keep me');
-  const refused = await sealcam('demo', '--seconds', '1', '--out', other);
-  t.is(refused.code, 2);
-  t.regex(refused.stderr, /E_CONFIG: .* was not made by sealcam demo/);
-  t.is(await readFile(join(other, 'precious.txt'), 'utf8'), 'keep me');
+  // `npm start` twice at once: each run gets a directory of its own and removes nobody else's (the
+  // second run used to delete the first one's directory, and the first hung).
+  const runs = await Promise.all([1, 1].map(async (n, i) => {
+    const report = join(dir, `again-${i}.json`);
+    const r = await sealcam('demo', '--seconds', String(n), '--out', join(dir, 'out'), '--report', report);
+    return { code: r.code, stderr: r.stderr, report: r.code === 0 ? (JSON.parse(await readFile(report, 'utf8')) as DemoReport) : null };
+  }));
+  for (const r of runs) t.is(r.code, 0, `a concurrent demo run exited ${r.code}: ${r.stderr.slice(-400)}`);
+  const dirs = runs.map((r) => dirname(r.report!.ownerMp4));
+  t.not(dirs[0], dirs[1], 'each run has its own directory');
+  for (const p of [json.ownerMp4, ...runs.map((r) => r.report!.ownerMp4)]) t.true((await stat(p)).size > 0, `${p} is still there`);
+  t.is((await stat(json.ownerMp4)).mode & 0o777, 0o600, 'the decrypted video is the owner\'s only');
 });
 
 test('demo refuses bad numbers with a clear message', async (t) => {

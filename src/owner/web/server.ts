@@ -1,12 +1,14 @@
 /**
  * `sealcam view --live --web`: a local page for the browser viewer. The bundle is built with
  * esbuild at start (node:crypto replaced by tweetnacl, see node-crypto-shim.ts). The page gets the
- * viewer's keys and relay login from /config.json, which answers only with the random token in the
- * page's URL and only on the loopback address; decryption happens in the page, which keeps the
+ * viewer's keys and relay login from /config.json, which answers once to the random token in the
+ * page's URL (then only to the session cookie of the browser that used it, so a reload works), only
+ * on the loopback address, only to the Host the CLI printed (no DNS rebinding) and never to another
+ * origin; decryption happens in the page, which keeps the
  * stream state (replay protection) in its localStorage, per camera.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -66,21 +68,54 @@ export async function startWebViewer(o: WebViewerOptions): Promise<WebViewer> {
     username: o.login.username,
     password: o.login.password,
   });
+  // The link's token opens the config once; the browser that used it gets a session cookie
+  // (HttpOnly, SameSite=Strict) so a reload still works, and nobody else can use the link again.
+  let tokenUsed = false;
+  const session = randomBytes(32).toString('hex');
+  let origin = '';
+  const cookieName = () => `sealcam-viewer-${new URL(origin).port}`;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://viewer');
-    const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+    const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+    // DNS rebinding: a page of another site whose name resolves to 127.0.0.1 sends its own Host.
+    if (req.headers.host !== new URL(origin).host) return res.writeHead(421, headers).end('wrong Host: open the address sealcam printed\n');
     if (url.pathname === '/') return res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
     if (url.pathname === '/app.js') return res.writeHead(200, { ...headers, 'content-type': 'text/javascript' }).end(app);
-    if (url.pathname === '/config.json' && url.searchParams.get('t') === token) return res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(config);
+    if (url.pathname === '/config.json') {
+      if (!sameOrigin(req, origin)) return res.writeHead(403, headers).end('cross-origin request refused\n');
+      const hasSession = cookieOf(req, cookieName()) === session;
+      const t = url.searchParams.get('t');
+      const freshToken = !tokenUsed && t !== null && t === token;
+      if (!hasSession && !freshToken) return res.writeHead(403, headers).end('this link was already used: start `sealcam view --live --web` again for a new one\n');
+      tokenUsed = true;
+      return res.writeHead(200, { ...headers, 'content-type': 'application/json', 'set-cookie': `${cookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/` }).end(config);
+    }
     res.writeHead(404, headers).end('not found\n');
   });
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', () => resolve()));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/?t=${token}`,
+    url: `${origin}/?t=${token}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** Refuse what a browser marks as coming from another origin (Origin, Sec-Fetch-Site); tools send neither. */
+function sameOrigin(req: IncomingMessage, origin: string): boolean {
+  const from = req.headers.origin;
+  if (from !== undefined && from !== origin) return false;
+  const site = req.headers['sec-fetch-site'];
+  return site === undefined || site === 'same-origin' || site === 'none';
+}
+
+function cookieOf(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, v] = part.trim().split('=');
+    if (k === name && v !== undefined) return v;
+  }
+  return null;
 }
