@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CameraEpochs, Identity, SegmentSealer, openRoster, signRoster, splitForTransport, systemRandom } from '../src/protocol/index.js';
+import { signProvisioning } from '../src/protocol/provision.js';
 import { AccountStore } from '../src/relay/accounts.js';
 import { writeMosquittoConfig } from '../src/relay/mosquitto.js';
 import { ensureStoreLogin } from '../src/relay/relay.js';
@@ -147,14 +148,15 @@ async function runStep(brokerUrl: string, dataDir: string, pids: number[], viewe
 
 async function prepare(dataDir: string, maxCameras: number) {
   say(`creating ${maxCameras} camera logins (scrypt)`);
-  const accounts = await AccountStore.open(dataDir);
+  const accounts = await AccountStore.open(dataDir, { maxCamerasPerAccount: Math.max(1, maxCameras) });
   const viewer = await accounts.addAccount('bench');
   const owner = Identity.generate(systemRandom);
   const cameras = [];
   for (let i = 0; i < maxCameras; i++) {
     const camera = Identity.generate(systemRandom);
     const { token } = await accounts.issueProvisioningToken('bench');
-    const creds = await accounts.redeemProvisioningToken(token, camera.idHex);
+    const raw = new Uint8Array(Buffer.from(token, 'base64url'));
+    const creds = await accounts.redeemProvisioningToken(raw, signProvisioning(camera, raw));
     cameras.push({ cameraId: camera.idHex, username: creds.username, password: creds.password, stamp: envelopeTemplate(camera, owner) });
   }
   await ensureStoreLogin(accounts, dataDir);

@@ -2,12 +2,17 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { port } from './options.js';
-import { AccountStore } from '../relay/accounts.js';
+import { AccountStore, DEFAULT_MAX_CAMERAS_PER_ACCOUNT } from '../relay/accounts.js';
+import { DEFAULT_ACCOUNT_QUOTA_BYTES, DEFAULT_MAX_STORE_BYTES } from '../relay/store.js';
 import { writeMosquittoConfig } from '../relay/mosquitto.js';
 import { ensureStoreLogin, startRelay } from '../relay/relay.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, brokerAdminFor, findDynsecPlugin, readBrokerAdmin } from '../relay/dynsec.js';
 import { SealcamError } from '../protocol/errors.js';
 
+function positiveInteger(value: string): number {
+  if (!/^[1-9][0-9]{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(value);
+}
 
 function fault(value: string): { misroute: { toAccount?: string } } {
   const m = /^misroute(?::([a-z0-9][a-z0-9_-]{0,63}))?$/.exec(value);
@@ -29,9 +34,11 @@ export function registerRelay(program: Command): void {
       'attach the store to this external broker (e.g. mqtt://127.0.0.1:1884) instead of embedding aedes; it must know the logins (relay mosquitto-config), and with --dynamic-security there the relay adds new ones (cameras provisioned later) itself',
     )
     .option('--fault <fault>', 'TEST ONLY: misroute (deliver every camera topic to the other accounts too) or misroute:ACCOUNT; with --broker the relay republishes the traffic itself', fault)
-    .option('--retention-days <n>', 'drop segments older than this', Number, 30)
-    .option('--retention-bytes <n>', 'keep the store under this many bytes', Number, 10 * 1024 ** 3)
-    .action(async (opts: { data?: string; host: string; port: number; wsPort: number; httpPort: number; broker?: string; fault?: { misroute: { toAccount?: string } }; retentionDays: number; retentionBytes: number }) => {
+    .option('--retention-days <n>', 'drop segments and announcements stored longer ago than this', positiveInteger, 30)
+    .option('--account-quota <bytes>', "each account's quota: its segments and announcements together (default 1073741824, 1 GiB); an account over it evicts only its own oldest files, and what still does not fit is refused with E_QUOTA and shown in GET …/usage", positiveInteger, DEFAULT_ACCOUNT_QUOTA_BYTES)
+    .option('--retention-bytes <n>', "ceiling of the whole store (default 10 GiB); reaching it makes the uploading account evict its own oldest files, never another account's", positiveInteger, DEFAULT_MAX_STORE_BYTES)
+    .option('--max-cameras <n>', 'camera logins per account (default 64)', positiveInteger, DEFAULT_MAX_CAMERAS_PER_ACCOUNT)
+    .action(async (opts: { data?: string; host: string; port: number; wsPort: number; httpPort: number; broker?: string; fault?: { misroute: { toAccount?: string } }; retentionDays: number; retentionBytes: number; accountQuota: number; maxCameras: number }) => {
       if (!opts.data) throw new SealcamError('E_CONFIG', 'sealcam relay: --data <dir> is required');
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
       const r = await startRelay({
@@ -40,7 +47,8 @@ export function registerRelay(program: Command): void {
         port: opts.port,
         wsPort: opts.wsPort,
         httpPort: opts.httpPort,
-        retention: { maxAgeMs: opts.retentionDays * 86_400_000, maxBytes: opts.retentionBytes },
+        retention: { maxAgeMs: opts.retentionDays * 86_400_000, maxBytes: opts.retentionBytes, accountQuotaBytes: opts.accountQuota },
+        maxCamerasPerAccount: opts.maxCameras,
         ...(opts.broker ? { broker: opts.broker } : {}),
         ...(opts.fault ? { fault: opts.fault } : {}),
         log: (m) => process.stderr.write(`relay: ${m}\n`),

@@ -89,7 +89,7 @@ export const ERROR_CODES = [
   'E_BAD_REQUEST',
   'E_NOT_FOUND',
   'E_GONE',
-  'E_INTERNAL',
+  // (HTTP 500 uses E_INTERNAL, §9.14)
   // §9.14 the command line: what a person can act on
   'E_RELAY_UNREACHABLE',
   'E_RELAY_REPLY',

@@ -1,68 +1,94 @@
 /**
  * The relay's HTTP API: history for viewers, provisioning for cameras. Viewers authenticate with
  * HTTP Basic (their MQTT login) and see only their own account. Everything served is ciphertext
- * or public header fields.
+ * or public header fields. PROTOCOL.md §15.6 is the exact contract.
  *
  *   GET  /v1/info                                        → {mqttUrl, wsUrl} where devices and viewers connect
- *   POST /v1/provision                                   {token, cameraId} → camera login + mqttUrl (token is single-use)
+ *   POST /v1/provision                                   {token, cameraId, signPublicKey, boxPublicKey, signature} → camera login + mqttUrl
  *   POST /v1/accounts/:a/provisioning-tokens             → {token, expiresAt}               (viewer)
- *   GET  /v1/accounts/:a/cameras                         → [{camera, segments, bytes, firstSeq, lastSeq}]
- *   GET  /v1/accounts/:a/cameras/:c/segments?since&until → [{seq, epoch, captureTime, bytes, final, kind}]
- *   GET  /v1/accounts/:a/cameras/:c/segments/:seq        → the sealed envelope
- *   GET  /v1/accounts/:a/cameras/:c/keys                 → [{epoch}]
+ *   GET  /v1/accounts/:a/usage                           → the account's quota, use, evictions and refusals
+ *   GET  /v1/accounts/:a/cameras                         → [{camera, segments, bytes, …, status}]
+ *   GET  /v1/accounts/:a/cameras/:c/segments?since&until&after&limit → {items: [{seq, epoch, …}], next}
+ *   GET  /v1/accounts/:a/cameras/:c/segments/:seq        → the sealed envelope (streamed)
+ *   GET  /v1/accounts/:a/cameras/:c/keys?after&limit     → {items: [{epoch}], next}
  *   GET  /v1/accounts/:a/cameras/:c/keys/:epoch          → the signed epoch announcement
+ *
+ * Every error is {"error": message, "code": "E_…"}: no path, no stack trace; an unexpected one is
+ * 500 E_INTERNAL and its detail goes to the relay's log only.
  */
 import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SealcamError } from '../protocol/errors.js';
+import { pipeline } from 'node:stream/promises';
+import { SealcamError, type ErrorCode } from '../protocol/errors.js';
+import { fromHex } from '../protocol/bytes.js';
 import type { Principal } from './acl.js';
 import type { AccountStore } from './accounts.js';
-import type { OpaqueStore } from './store.js';
+import { MAX_PAGE, type OpaqueStore, type Page } from './store.js';
 
 export interface HttpApi {
   port: number;
   close(): Promise<void>;
 }
 
-const AUTH_CACHE_MS = 5 * 60 * 1000;
+/** A successful login is reused this long, and only while no login changed (AccountStore.version). */
+export const AUTH_CACHE_MS = 30_000;
+const AUTH_CACHE_ENTRIES = 1000;
 const MAX_BODY = 4096;
+const MAX_EPOCH = 0xffff_ffff;
 
 class HttpError extends Error {
   constructor(
     readonly status: number,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
   }
 }
 
+/** HTTP status of each SealcamError code a route may raise (§15.6). */
+const STATUS: Partial<Record<ErrorCode, number>> = { E_AUTH: 403, E_QUOTA: 403, E_BAD_REQUEST: 400, E_NOT_FOUND: 404, E_GONE: 410 };
+
 export interface RelayInfo {
   mqttUrl: string;
   wsUrl: string | null;
 }
 
-export async function startHttpApi(o: { accounts: AccountStore; store: OpaqueStore; info: () => RelayInfo; host?: string; port?: number }): Promise<HttpApi> {
-  const authCache = new Map<string, { principal: Principal; until: number }>();
+export interface HttpApiOptions {
+  accounts: AccountStore;
+  store: OpaqueStore;
+  info: () => RelayInfo;
+  host?: string;
+  port?: number;
+  log?: (msg: string) => void;
+}
+
+export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
+  const log = o.log ?? (() => undefined);
+  const authCache = new Map<string, { principal: Principal; until: number; version: number }>();
 
   const authenticate = async (req: IncomingMessage): Promise<Principal> => {
     const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '');
-    if (!m) throw new HttpError(401, 'authentication required');
+    if (!m) throw new HttpError(401, 'E_AUTH', 'authentication required');
     const cacheKey = createHash('sha256').update(m[1]!).digest('hex');
+    const version = await o.accounts.version();
     const hit = authCache.get(cacheKey);
-    if (hit && hit.until > Date.now()) return hit.principal;
+    if (hit && hit.until > Date.now() && hit.version === version) return hit.principal;
+    authCache.delete(cacheKey);
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const i = decoded.indexOf(':');
     const principal = i > 0 ? await o.accounts.authenticate(decoded.slice(0, i), decoded.slice(i + 1)) : null;
-    if (!principal) throw new HttpError(401, 'bad username or password');
-    if (authCache.size > 1000) authCache.clear();
-    authCache.set(cacheKey, { principal, until: Date.now() + AUTH_CACHE_MS });
+    if (!principal) throw new HttpError(401, 'E_AUTH', 'bad username or password');
+    if (authCache.size >= AUTH_CACHE_ENTRIES) authCache.clear();
+    authCache.set(cacheKey, { principal, until: Date.now() + AUTH_CACHE_MS, version });
     return principal;
   };
 
   const viewerOf = async (req: IncomingMessage, account: string): Promise<Principal> => {
     const p = await authenticate(req);
-    if (p.role !== 'viewer' || p.account !== account) throw new HttpError(403, `not a viewer of account ${account}`);
+    if (p.role !== 'viewer' || p.account !== account) throw new HttpError(403, 'E_AUTH', 'this login may not read this account');
     return p;
   };
 
@@ -72,69 +98,67 @@ export async function startHttpApi(o: { accounts: AccountStore; store: OpaqueSto
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(body)}\n`);
     };
-    const bytes = (body: Uint8Array) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-store' }).end(body);
-    };
-    if (parts[0] !== 'v1') throw new HttpError(404, 'not found');
+    if (parts[0] !== 'v1') throw new HttpError(404, 'E_NOT_FOUND', 'not found');
     if (req.method === 'GET' && parts.length === 2 && parts[1] === 'info') return json(200, o.info());
     if (req.method === 'POST' && parts.length === 2 && parts[1] === 'provision') {
-      const body = await readJson(req);
-      if (typeof body.token !== 'string' || typeof body.cameraId !== 'string') throw new HttpError(400, 'expected {"token": string, "cameraId": string}');
-      try {
-        return json(200, { ...(await o.accounts.redeemProvisioningToken(body.token, body.cameraId)), mqttUrl: o.info().mqttUrl });
-      } catch (e) {
-        if (SealcamError.is(e, 'E_AUTH')) throw new HttpError(403, e.message);
-        if (SealcamError.is(e, 'E_BAD_ARGUMENT')) throw new HttpError(400, e.message);
-        throw e;
-      }
+      const { token, proof } = provisionRequest(await readJson(req));
+      return json(200, { ...(await o.accounts.redeemProvisioningToken(token, proof)), mqttUrl: o.info().mqttUrl });
     }
-    if (parts[1] !== 'accounts' || parts.length < 4) throw new HttpError(404, 'not found');
+    if (parts[1] !== 'accounts' || parts.length < 4) throw new HttpError(404, 'E_NOT_FOUND', 'not found');
     const account = parts[2]!;
     await viewerOf(req, account);
     if (req.method === 'POST' && parts.length === 4 && parts[3] === 'provisioning-tokens') {
       return json(200, await o.accounts.issueProvisioningToken(account));
     }
-    if (req.method !== 'GET') throw new HttpError(405, 'method not allowed');
-    if (parts[3] !== 'cameras') throw new HttpError(404, 'not found');
-    if (parts.length === 4) {
-      return json(
-        200,
-        o.store.cameras(account).map((camera) => {
-          const segs = o.store.list(account, camera);
-          return { camera, segments: segs.length, bytes: segs.reduce((n, s) => n + s.bytes, 0), firstSeq: segs[0]?.seq ?? null, lastSeq: segs.at(-1)?.seq ?? null };
-        }),
-      );
-    }
+    if (req.method !== 'GET') throw new HttpError(405, 'E_BAD_REQUEST', 'method not allowed');
+    if (parts.length === 4 && parts[3] === 'usage') return json(200, o.store.usage(account));
+    if (parts[3] !== 'cameras') throw new HttpError(404, 'E_NOT_FOUND', 'not found');
+    if (parts.length === 4) return json(200, o.store.cameraSummaries(account));
     const camera = parts[4]!;
-    if (!/^[0-9a-f]{32}$/.test(camera)) throw new HttpError(400, 'camera id: expected 32 hex digits');
+    if (!/^[0-9a-f]{32}$/.test(camera)) throw new HttpError(400, 'E_BAD_REQUEST', 'camera id: expected 32 lowercase hex digits');
+    const q = url.searchParams;
     if (parts[5] === 'segments' && parts.length === 6) {
-      const since = optionalTime(url.searchParams.get('since'), 'since');
-      const until = optionalTime(url.searchParams.get('until'), 'until');
-      return json(200, o.store.list(account, camera, { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) }).map(({ seq, epoch, captureTime, bytes, final, kind }) => ({ seq, epoch, captureTime, bytes, final, kind })));
+      const since = optionalTime(q.get('since'), 'since');
+      const until = optionalTime(q.get('until'), 'until');
+      const after = optionalCanonical(q.get('after'), 'after', Number.MAX_SAFE_INTEGER);
+      const limit = optionalLimit(q.get('limit'));
+      const page = o.store.segmentPage(account, camera, { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}), ...(after !== undefined ? { after } : {}), ...(limit !== undefined ? { limit } : {}) });
+      return writePage(res, { items: page.items.map(({ seq, epoch, captureTime, bytes, final, kind }) => ({ seq, epoch, captureTime, bytes, final, kind })), next: page.next });
     }
     if (parts[5] === 'segments' && parts.length === 7) {
-      const seq = Number(parts[6]);
-      if (!Number.isSafeInteger(seq) || seq < 0) throw new HttpError(400, 'seq: expected a non-negative integer');
-      const env = await o.store.readSegment(account, camera, seq);
-      if (!env) throw new HttpError(404, `no segment ${seq}`);
-      return bytes(env);
+      const seq = canonical(parts[6]!, 'seq', Number.MAX_SAFE_INTEGER);
+      const file = await o.store.openSegment(account, camera, seq);
+      if (!file) throw new HttpError(404, 'E_NOT_FOUND', `no segment ${seq}`);
+      return sendFile(res, file);
     }
-    if (parts[5] === 'keys') {
-      const anns = await o.store.announcements(account, camera);
-      if (parts.length === 6) return json(200, anns.map((a) => ({ epoch: a.epoch })));
-      const a = anns.find((x) => x.epoch === Number(parts[6]));
-      if (!a) throw new HttpError(404, `no announcement for epoch ${parts[6]}`);
-      return bytes(a.bytes);
+    if (parts[5] === 'keys' && parts.length === 6) {
+      const after = optionalCanonical(q.get('after'), 'after', MAX_EPOCH);
+      const limit = optionalLimit(q.get('limit'));
+      const page = o.store.announcementPage(account, camera, { ...(after !== undefined ? { after } : {}), ...(limit !== undefined ? { limit } : {}) });
+      return writePage(res, { items: page.items.map(({ epoch }) => ({ epoch })), next: page.next });
     }
-    throw new HttpError(404, 'not found');
+    if (parts[5] === 'keys' && parts.length === 7) {
+      const epoch = canonical(parts[6]!, 'epoch', MAX_EPOCH);
+      const file = await o.store.openAnnouncement(account, camera, epoch);
+      if (!file) throw new HttpError(404, 'E_NOT_FOUND', `no announcement for epoch ${epoch}`);
+      return sendFile(res, file);
+    }
+    throw new HttpError(404, 'E_NOT_FOUND', 'not found');
   };
 
   const server: Server = createServer((req, res) => {
     route(req, res).catch((e: unknown) => {
-      const status = e instanceof HttpError ? e.status : 500;
-      const message = e instanceof Error ? e.message : String(e);
-      if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Basic realm="sealcam"' } : {}) });
-      res.end(`${JSON.stringify({ error: message })}\n`);
+      let err: HttpError;
+      if (e instanceof HttpError) err = e;
+      else if (SealcamError.is(e) && STATUS[e.code]) err = new HttpError(STATUS[e.code]!, e.code, e.message.replace(/^E_[A-Z_]+: /, ''));
+      else {
+        // The detail (it may name a path) goes to the operator's log, never to the client.
+        log(`http ${req.method} ${req.url}: internal error: ${e instanceof Error ? e.message : String(e)}`);
+        err = new HttpError(500, 'E_INTERNAL', 'internal error');
+      }
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(err.status === 401 ? { 'www-authenticate': 'Basic realm="sealcam"' } : {}) });
+      res.end(`${JSON.stringify({ error: err.message, code: err.code })}\n`);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -151,10 +175,59 @@ export async function startHttpApi(o: { accounts: AccountStore; store: OpaqueSto
   };
 }
 
+/** A page as JSON, written item by item: `{"items":[…],"next":N|null}`. */
+async function writePage(res: ServerResponse, page: Page<unknown>): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.write('{"items":[');
+  page.items.forEach((item, i) => res.write(`${i ? ',' : ''}${JSON.stringify(item)}`));
+  res.end(`],"next":${JSON.stringify(page.next)}}\n`);
+}
+
+/** A stored file streamed from its (O_NOFOLLOW) handle; never read whole into memory. */
+async function sendFile(res: ServerResponse, file: { size: number; handle: FileHandle }): Promise<void> {
+  try {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.size, 'cache-control': 'no-store' });
+    await pipeline(file.handle.createReadStream({ start: 0, end: Math.max(0, file.size - 1), autoClose: false }), res);
+  } finally {
+    await file.handle.close();
+  }
+}
+
+/** The body of POST /v1/provision, checked for shape only (the proof is checked by accounts.ts). */
+function provisionRequest(body: Record<string, unknown>) {
+  const hex = (name: string, bytes: number): Uint8Array => {
+    const v = body[name];
+    if (typeof v !== 'string' || !new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(v)) throw new HttpError(400, 'E_BAD_REQUEST', `${name}: expected ${bytes * 2} lowercase hex digits`);
+    return fromHex(v);
+  };
+  if (typeof body.token !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(body.token)) throw new HttpError(400, 'E_BAD_REQUEST', 'token: expected 22 base64url characters (16 bytes)');
+  const token = new Uint8Array(Buffer.from(body.token, 'base64url'));
+  if (Buffer.from(token).toString('base64url') !== body.token) throw new HttpError(400, 'E_BAD_REQUEST', 'token: not canonical base64url');
+  return { token, proof: { cameraId: hex('cameraId', 16), signPublicKey: hex('signPublicKey', 32), boxPublicKey: hex('boxPublicKey', 32), signature: hex('signature', 64) } };
+}
+
+/** A decimal number in canonical form (no sign, no leading zero, no exponent), at most `max`. */
+function canonical(value: string, what: string, max: number): number {
+  const n = /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
+  if (!(n <= max)) throw new HttpError(400, 'E_BAD_REQUEST', `${what}: expected a decimal integer 0..${max} without leading zeros`);
+  return n;
+}
+
+function optionalCanonical(value: string | null, what: string, max: number): number | undefined {
+  return value === null ? undefined : canonical(value, what, max);
+}
+
+function optionalLimit(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const n = canonical(value, 'limit', MAX_PAGE);
+  if (n < 1) throw new HttpError(400, 'E_BAD_REQUEST', `limit: expected 1..${MAX_PAGE}`);
+  return n;
+}
+
 function optionalTime(value: string | null, what: string): number | undefined {
   if (value === null) return undefined;
-  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n)) throw new HttpError(400, `${what}: expected ms since the Unix epoch or an ISO date`);
+  const n = /^\d+$/.test(value) ? canonical(value, what, Number.MAX_SAFE_INTEGER) : Date.parse(value);
+  if (!Number.isFinite(n)) throw new HttpError(400, 'E_BAD_REQUEST', `${what}: expected ms since the Unix epoch or an ISO date`);
   return n;
 }
 
@@ -163,7 +236,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   const chunks: Buffer[] = [];
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
+    if (size > MAX_BODY) throw new HttpError(413, 'E_BAD_REQUEST', 'request body too large');
     chunks.push(c as Buffer);
   }
   try {
@@ -171,6 +244,6 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     if (typeof v !== 'object' || v === null) throw new Error('not an object');
     return v as Record<string, unknown>;
   } catch {
-    throw new HttpError(400, 'expected a JSON object');
+    throw new HttpError(400, 'E_BAD_REQUEST', 'expected a JSON object');
   }
 }

@@ -38,6 +38,9 @@ export interface RelayOptions {
   persistentSession?: boolean;
   /** with a dynamic-security broker: take the relay's logins out of it on close (the demo's, on a user's broker) */
   removeLoginsOnClose?: boolean;
+  /** camera logins per account (default DEFAULT_MAX_CAMERAS_PER_ACCOUNT, 64) */
+  maxCamerasPerAccount?: number;
+  /** every log line goes through escapeLogLine first, so input such as a topic cannot forge a line */
   log?: (msg: string) => void;
 }
 
@@ -63,8 +66,9 @@ export const STORE_CREDENTIALS_FILE = 'store-credentials.json';
 
 export async function startRelay(o: RelayOptions): Promise<Relay> {
   const host = o.host ?? '127.0.0.1';
-  const log = o.log ?? (() => undefined);
-  const accounts = await AccountStore.open(o.dataDir);
+  const sink = o.log;
+  const log = sink ? (m: string) => sink(escapeLogLine(m)) : () => undefined;
+  const accounts = await AccountStore.open(o.dataDir, o.maxCamerasPerAccount !== undefined ? { maxCamerasPerAccount: o.maxCamerasPerAccount } : {});
   const store = await OpaqueStore.open(o.dataDir, o.retention);
   const ingest = new Ingest(store, log);
   let broker: RunningBroker | null = null;
@@ -107,7 +111,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     mqttUrl = `mqtt://${host}:${broker.port}`;
   }
   const wsUrl = broker ? `ws://${host}:${broker.wsPort}` : null;
-  const http = await startHttpApi({ accounts, store, host, info: () => ({ mqttUrl, wsUrl }), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
+  const http = await startHttpApi({ accounts, store, host, log, info: () => ({ mqttUrl, wsUrl }), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
   return {
     accounts,
     store,
@@ -130,6 +134,18 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       await http.close();
     },
   };
+}
+
+/**
+ * One log line, safe to print: control characters (a `\n` in a topic or username would start a
+ * forged line) and backslashes are escaped as \xNN / \\, so every call prints exactly one line.
+ */
+export function escapeLogLine(msg: string): string {
+  // eslint-disable-next-line no-control-regex
+  return msg.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return c === '\\' ? '\\\\' : code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
 }
 
 /**

@@ -6,16 +6,23 @@
  *   <data>/store/<account>/<camera>/seg/<epoch 10 digits>-<seq 16 digits>.scs
  *   <data>/store/<account>/<camera>/keys/<epoch 10 digits>.sck
  *
- * Each file is written atomically (write, fsync, rename), so the directory itself is the index and
- * a crash can leave no half-written segment in it; an in-memory index is rebuilt from it at start.
- * Retention drops the oldest segments by age and by total bytes.
+ * Each file is written atomically (exclusive temporary file, fsync, rename), so the directory
+ * itself is the index and a crash can leave no half-written segment in it; an in-memory index is
+ * rebuilt from it at start. No symlink inside the store is ever followed (data-dir.ts).
+ *
+ * Retention is per account (PROTOCOL.md §15.5): an account's segments and announcements together
+ * stay under its quota and the age limit, and making room only ever evicts the uploading
+ * account's own oldest files. What cannot fit even then is refused (E_QUOTA) and shown in the
+ * account's usage and its camera's status.
  */
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealcamError } from '../protocol/errors.js';
 import { decodeHeader, type SegmentHeader } from '../protocol/envelope.js';
-import { toHex } from '../protocol/bytes.js';
-import { writeFileAtomic } from '../media/atomic-file.js';
+import { equalBytes, toHex } from '../protocol/bytes.js';
+import { readFileNoFollow, writeFileAtomic } from '../media/atomic-file.js';
+import { ensurePrivateDir, openDataDir } from './data-dir.js';
 
 export interface StoredSegment {
   account: string;
@@ -30,20 +37,97 @@ export interface StoredSegment {
   kind: SegmentHeader['kind'];
 }
 
+export interface StoredAnnouncement {
+  account: string;
+  camera: string;
+  epoch: number;
+  bytes: number;
+  storedAt: number;
+}
+
 export interface RetentionPolicy {
-  /** drop segments stored longer ago than this (ms); default 30 days */
+  /** drop segments and announcements stored longer ago than this (ms); default 30 days */
   maxAgeMs?: number;
-  /** keep the store under this many bytes of segments; default 10 GiB */
+  /** the whole store's ceiling in bytes; default 10 GiB. Reaching it makes the uploading account evict its own oldest files, never another's */
   maxBytes?: number;
+  /** each account's quota in bytes, segments and announcements together; default 1 GiB */
+  accountQuotaBytes?: number;
+}
+
+export const DEFAULT_ACCOUNT_QUOTA_BYTES = 1024 ** 3;
+export const DEFAULT_MAX_STORE_BYTES = 10 * 1024 ** 3;
+export const DEFAULT_MAX_AGE_MS = 30 * 86_400_000;
+/** Listing pages (PROTOCOL.md §15.6). */
+export const DEFAULT_PAGE = 500;
+export const MAX_PAGE = 1000;
+
+/** A camera's standing with the store, as its owner sees it (`GET …/cameras`, `…/usage`). */
+export interface RefusalRecord {
+  refused: number;
+  refusedBytes: number;
+  lastRefusedAt: number | null;
+  /** the code of the last refusal, kept until something of this camera is stored again */
+  status: 'ok' | 'E_QUOTA';
+}
+
+export interface AccountUsage extends RefusalRecord {
+  account: string;
+  quotaBytes: number;
+  usedBytes: number;
+  segments: number;
+  announcements: number;
+  evictedSegments: number;
+  evictedAnnouncements: number;
+  evictedBytes: number;
+}
+
+export interface CameraSummary extends RefusalRecord {
+  camera: string;
+  segments: number;
+  announcements: number;
+  /** segment and announcement bytes together: what counts toward the account's quota */
+  bytes: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** the cursor for `after` that returns the next page, or null on the last page */
+  next: number | null;
+}
+
+type Entry = ({ type: 'seg' } & StoredSegment) | ({ type: 'key' } & StoredAnnouncement);
+
+interface CameraState extends RefusalRecord {
+  segments: StoredSegment[]; // ascending seq
+  keys: StoredAnnouncement[]; // ascending epoch
+  bytes: number;
+  /** segments stored per epoch: an announcement is kept while any segment of its epoch is */
+  segmentsPerEpoch: Map<number, number>;
+}
+
+interface AccountState extends RefusalRecord {
+  bytes: number;
+  /** every file of the account in stored order (oldest first); removed entries are skipped lazily */
+  queue: Entry[];
+  head: number;
+  live: Set<Entry>;
+  evictedSegments: number;
+  evictedAnnouncements: number;
+  evictedBytes: number;
 }
 
 const SEG_RE = /^(\d{10})-(\d{16})\.scs$/;
 const KEY_RE = /^(\d{10})\.sck$/;
+const LEVEL_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export class OpaqueStore {
-  private readonly index = new Map<string, StoredSegment[]>();
+  private readonly cams = new Map<string, CameraState>();
+  private readonly accounts = new Map<string, AccountState>();
+  private readonly checkedDirs = new Set<string>();
   private totalBytes = 0;
-  readonly stats = { stored: 0, duplicates: 0, rejected: 0, evicted: 0 };
+  readonly stats = { stored: 0, duplicates: 0, conflicts: 0, rejected: 0, evicted: 0, refusedQuota: 0, gone: 0 };
 
   private constructor(
     readonly root: string,
@@ -51,9 +135,12 @@ export class OpaqueStore {
   ) {}
 
   static async open(dataDir: string, retention: RetentionPolicy = {}): Promise<OpaqueStore> {
+    await openDataDir(dataDir);
     const root = join(dataDir, 'store');
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    const store = new OpaqueStore(root, { maxAgeMs: retention.maxAgeMs ?? 30 * 86_400_000, maxBytes: retention.maxBytes ?? 10 * 1024 ** 3 });
+    await ensurePrivateDir(root, 'store/');
+    const policy = { maxAgeMs: retention.maxAgeMs ?? DEFAULT_MAX_AGE_MS, maxBytes: retention.maxBytes ?? DEFAULT_MAX_STORE_BYTES, accountQuotaBytes: retention.accountQuotaBytes ?? DEFAULT_ACCOUNT_QUOTA_BYTES };
+    for (const [k, v] of Object.entries(policy)) if (!Number.isSafeInteger(v) || v < 1) throw new SealcamError('E_BAD_ARGUMENT', `retention ${k}: expected a positive integer, got ${v}`);
+    const store = new OpaqueStore(root, policy);
     await store.rebuildIndex();
     return store;
   }
@@ -62,9 +149,15 @@ export class OpaqueStore {
     return this.totalBytes;
   }
 
+  get accountQuotaBytes(): number {
+    return this.retention.accountQuotaBytes;
+  }
+
   /**
    * File an envelope received on <account>/<camera>/seg. The header must parse and name the camera
-   * of the topic; anything else is refused (E_STORE) and counted, never stored.
+   * of the topic; anything else is refused (E_STORE) and counted, never stored. The same seq again
+   * with the same bytes is a duplicate (null); with other bytes it is refused (E_STORE) and the
+   * first copy stays. An envelope that does not fit the account's quota is E_QUOTA.
    */
   async putSegment(account: string, camera: string, envelope: Uint8Array, now = Date.now()): Promise<StoredSegment | null> {
     let header: SegmentHeader;
@@ -80,54 +173,152 @@ export class OpaqueStore {
       this.stats.rejected++;
       throw new SealcamError('E_STORE', `envelope names camera ${toHex(header.cameraId)} but arrived on ${account}/${camera}`);
     }
-    const list = this.list(account, camera);
-    if (list.some((s) => s.seq === header.seq && s.epoch === header.epoch)) {
-      this.stats.duplicates++;
-      return null;
+    checkLevels(account, camera);
+    const cam = this.camera(account, camera);
+    const i = seqIndex(cam.segments, header.seq);
+    const same = cam.segments[i];
+    if (same && same.seq === header.seq) {
+      if (same.epoch === header.epoch && same.bytes === envelope.length && (await this.sameBytes(segPath(this.root, same), envelope))) {
+        this.stats.duplicates++;
+        return null;
+      }
+      this.stats.conflicts++;
+      throw new SealcamError('E_STORE', `${account}/${camera}: seq ${header.seq} is already stored with other bytes; the first copy is kept`);
     }
-    const dir = join(this.root, account, camera, 'seg');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(join(dir, segName(header.epoch, header.seq)), envelope, 0o600);
+    await this.makeRoom(account, camera, envelope.length, now);
+    const dir = await this.cameraDir(account, camera, 'seg');
     const entry: StoredSegment = { account, camera, epoch: header.epoch, seq: header.seq, captureTime: header.captureTime, bytes: envelope.length, storedAt: now, final: header.final, kind: header.kind };
-    insertSorted(list, entry);
-    this.index.set(key(account, camera), list);
-    this.totalBytes += envelope.length;
+    await writeFileAtomic(join(dir, segName(entry.epoch, entry.seq)), envelope, 0o600);
+    this.addSegment(entry);
+    cam.status = 'ok';
+    this.account(account).status = 'ok';
     this.stats.stored++;
-    await this.applyRetention(now);
+    await this.applyAgeLimit(now);
     return entry;
   }
 
-  async putAnnouncement(account: string, camera: string, announcement: Uint8Array, epoch: number): Promise<void> {
-    const dir = join(this.root, account, camera, 'keys');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(join(dir, `${String(epoch).padStart(10, '0')}.sck`), announcement, 0o600);
+  /**
+   * File an announcement, by the epoch in its bytes 24..28 (§11.1). It counts toward the quota and
+   * is retained like segments; a byte-identical copy (the camera re-publishes its newest two on
+   * every connect) changes nothing, other bytes for the same epoch replace the file.
+   */
+  async putAnnouncement(account: string, camera: string, announcement: Uint8Array, epoch: number, now = Date.now()): Promise<void> {
+    checkLevels(account, camera);
+    const cam = this.camera(account, camera);
+    const old = cam.keys.find((k) => k.epoch === epoch);
+    if (old && old.bytes === announcement.length && (await this.sameBytes(keyPath(this.root, old), announcement))) {
+      this.stats.duplicates++;
+      return;
+    }
+    await this.makeRoom(account, camera, announcement.length - (old?.bytes ?? 0), now, old);
+    const dir = await this.cameraDir(account, camera, 'keys');
+    await writeFileAtomic(join(dir, keyName(epoch)), announcement, 0o600);
+    if (old) this.forget({ type: 'key', ...old });
+    this.addAnnouncement({ account, camera, epoch, bytes: announcement.length, storedAt: now });
+    cam.status = 'ok';
+    this.account(account).status = 'ok';
+    await this.applyAgeLimit(now);
   }
 
   cameras(account: string): string[] {
-    return [...this.index.keys()].filter((k) => k.startsWith(`${account}/`)).map((k) => k.slice(account.length + 1)).sort();
+    const out: string[] = [];
+    for (const k of this.cams.keys()) if (k.startsWith(`${account}/`)) out.push(k.slice(account.length + 1));
+    return out.sort();
   }
 
-  /** Segments of one camera in seq order, optionally limited to a capture-time range. */
+  cameraSummaries(account: string): CameraSummary[] {
+    return this.cameras(account).map((camera) => {
+      const c = this.cams.get(key(account, camera))!;
+      return { camera, segments: c.segments.length, announcements: c.keys.length, bytes: c.bytes, firstSeq: c.segments[0]?.seq ?? null, lastSeq: c.segments.at(-1)?.seq ?? null, status: c.status, refused: c.refused, refusedBytes: c.refusedBytes, lastRefusedAt: c.lastRefusedAt };
+    });
+  }
+
+  usage(account: string): AccountUsage {
+    const a = this.accounts.get(account);
+    let segments = 0;
+    let announcements = 0;
+    for (const camera of this.cameras(account)) {
+      const c = this.cams.get(key(account, camera))!;
+      segments += c.segments.length;
+      announcements += c.keys.length;
+    }
+    return {
+      account,
+      quotaBytes: this.retention.accountQuotaBytes,
+      usedBytes: a?.bytes ?? 0,
+      segments,
+      announcements,
+      evictedSegments: a?.evictedSegments ?? 0,
+      evictedAnnouncements: a?.evictedAnnouncements ?? 0,
+      evictedBytes: a?.evictedBytes ?? 0,
+      status: a?.status ?? 'ok',
+      refused: a?.refused ?? 0,
+      refusedBytes: a?.refusedBytes ?? 0,
+      lastRefusedAt: a?.lastRefusedAt ?? null,
+    };
+  }
+
+  /** Segments of one camera in seq order, optionally limited to a capture-time range (the whole list: for tests and the demo). */
   list(account: string, camera: string, range: { since?: number; until?: number } = {}): StoredSegment[] {
-    const all = this.index.get(key(account, camera)) ?? [];
-    if (range.since === undefined && range.until === undefined) return all;
+    const all = this.cams.get(key(account, camera))?.segments ?? [];
     return all.filter((s) => (range.since === undefined || s.captureTime >= range.since) && (range.until === undefined || s.captureTime <= range.until));
   }
 
-  async readSegment(account: string, camera: string, seq: number): Promise<Uint8Array | null> {
-    const entry = this.list(account, camera).find((s) => s.seq === seq);
-    if (!entry) return null;
-    return new Uint8Array(await readFile(join(this.root, account, camera, 'seg', segName(entry.epoch, entry.seq))));
+  /** One page of a camera's segments with seq > `after`, in seq order (§15.6). */
+  segmentPage(account: string, camera: string, q: { since?: number; until?: number; after?: number; limit?: number } = {}): Page<StoredSegment> {
+    const all = this.cams.get(key(account, camera))?.segments ?? [];
+    const limit = pageLimit(q.limit);
+    const items: StoredSegment[] = [];
+    let i = q.after === undefined ? 0 : seqIndex(all, q.after + 1);
+    for (; i < all.length && items.length < limit; i++) {
+      const s = all[i]!;
+      if ((q.since === undefined || s.captureTime >= q.since) && (q.until === undefined || s.captureTime <= q.until)) items.push(s);
+    }
+    return { items, next: i < all.length && items.length === limit ? items.at(-1)!.seq : null };
   }
 
-  async announcements(account: string, camera: string): Promise<{ epoch: number; bytes: Uint8Array }[]> {
-    const dir = join(this.root, account, camera, 'keys');
-    const names = await readdir(dir).catch(() => [] as string[]);
-    const out: { epoch: number; bytes: Uint8Array }[] = [];
-    for (const n of names.sort()) {
-      const m = KEY_RE.exec(n);
-      if (m) out.push({ epoch: Number(m[1]), bytes: new Uint8Array(await readFile(join(dir, n))) });
+  /** One page of a camera's announcements with epoch > `after`, ascending. */
+  announcementPage(account: string, camera: string, q: { after?: number; limit?: number } = {}): Page<StoredAnnouncement> {
+    const all = this.cams.get(key(account, camera))?.keys ?? [];
+    const limit = pageLimit(q.limit);
+    let i = 0;
+    while (q.after !== undefined && i < all.length && all[i]!.epoch <= q.after) i++;
+    const items = all.slice(i, i + limit);
+    return { items, next: i + limit < all.length ? items.at(-1)!.epoch : null };
+  }
+
+  /**
+   * A stored envelope opened for streaming, or null if none is listed. A listed file that is gone
+   * from disk (or replaced by a symlink, which is never followed) is dropped from the index and
+   * is E_GONE.
+   */
+  async openSegment(account: string, camera: string, seq: number): Promise<{ size: number; handle: FileHandle } | null> {
+    const cam = this.cams.get(key(account, camera));
+    const entry = cam?.segments[seqIndex(cam.segments, seq)];
+    if (!entry || entry.seq !== seq) return null;
+    return this.openListed({ type: 'seg', ...entry }, segPath(this.root, entry), `segment ${seq}`);
+  }
+
+  async openAnnouncement(account: string, camera: string, epoch: number): Promise<{ size: number; handle: FileHandle } | null> {
+    const entry = this.cams.get(key(account, camera))?.keys.find((k) => k.epoch === epoch);
+    if (!entry) return null;
+    return this.openListed({ type: 'key', ...entry }, keyPath(this.root, entry), `announcement ${epoch}`);
+  }
+
+  async readSegment(account: string, camera: string, seq: number): Promise<Uint8Array | null> {
+    const f = await this.openSegment(account, camera, seq);
+    if (!f) return null;
+    try {
+      return new Uint8Array(await f.handle.readFile());
+    } finally {
+      await f.handle.close();
     }
+  }
+
+  /** Every announcement of a camera with its bytes (tests and audits; the HTTP API pages instead). */
+  async announcements(account: string, camera: string): Promise<{ epoch: number; bytes: Uint8Array }[]> {
+    const out: { epoch: number; bytes: Uint8Array }[] = [];
+    for (const k of this.cams.get(key(account, camera))?.keys ?? []) out.push({ epoch: k.epoch, bytes: new Uint8Array(await readFileNoFollow(keyPath(this.root, k))) });
     return out;
   }
 
@@ -145,52 +336,270 @@ export class OpaqueStore {
     return out;
   }
 
-  private async applyRetention(now: number): Promise<void> {
-    // Runs for every stored segment, so it is cheap unless something is over budget. Each camera's
-    // list is in seq order, which is upload order but for late re-uploads: its first entry stands in
-    // for its oldest (a re-uploaded older seq waits for the age check until that entry is due).
-    const cutoff = now - this.retention.maxAgeMs;
-    const overAge = [...this.index.values()].some((list) => list.length > 0 && list[0]!.storedAt < cutoff);
-    if (this.totalBytes <= this.retention.maxBytes && !overAge) return;
-    const all = [...this.index.values()].flat().sort((a, b) => a.storedAt - b.storedAt || a.seq - b.seq);
-    for (const s of all) {
-      if (this.totalBytes <= this.retention.maxBytes && now - s.storedAt <= this.retention.maxAgeMs) break;
-      await rm(join(this.root, s.account, s.camera, 'seg', segName(s.epoch, s.seq)), { force: true });
-      const list = this.index.get(key(s.account, s.camera))!;
-      list.splice(list.indexOf(s), 1);
-      this.totalBytes -= s.bytes;
-      this.stats.evicted++;
+  // ---- retention --------------------------------------------------------------------------
+
+  /**
+   * Make room for `incoming` more bytes of `account`: evict the account's own oldest evictable
+   * files until it is under its quota and the store under its ceiling. If that cannot be done
+   * (its protected files, the newest announcement of each camera, leave no room), nothing is
+   * evicted and the write is refused with E_QUOTA.
+   */
+  private async makeRoom(account: string, camera: string, incoming: number, now: number, replacing?: StoredAnnouncement): Promise<void> {
+    const a = this.account(account);
+    const protectedBytes = this.protectedBytes(account, replacing);
+    const quota = this.retention.accountQuotaBytes;
+    const ceiling = this.retention.maxBytes;
+    const fitsQuota = protectedBytes + Math.max(0, incoming) <= quota;
+    const fitsStore = this.totalBytes - (a.bytes - protectedBytes) + Math.max(0, incoming) <= ceiling;
+    if (!fitsQuota || !fitsStore) {
+      for (const r of [a, this.camera(account, camera)]) {
+        r.status = 'E_QUOTA';
+        r.refused++;
+        r.refusedBytes += Math.max(0, incoming);
+        r.lastRefusedAt = now;
+      }
+      this.stats.refusedQuota++;
+      throw new SealcamError('E_QUOTA', fitsQuota ? `${account}/${camera}: the relay's store is full (${ceiling} bytes)` : `${account}/${camera}: ${incoming} bytes do not fit the account's quota of ${quota} bytes`);
+    }
+    while (a.bytes + incoming > quota || this.totalBytes + incoming > ceiling) {
+      const victim = this.oldestEvictable(a, replacing);
+      if (!victim) break; // cannot happen after the checks above; never evict another account
+      await this.evict(victim);
     }
   }
 
-  private async rebuildIndex(): Promise<void> {
-    for (const account of await readdir(this.root).catch(() => [] as string[])) {
-      for (const camera of await readdir(join(this.root, account)).catch(() => [] as string[])) {
-        const dir = join(this.root, account, camera, 'seg');
-        const list: StoredSegment[] = [];
-        for (const name of await readdir(dir).catch(() => [] as string[])) {
-          const m = SEG_RE.exec(name);
-          if (!m) {
-            // Leftover temporary file from a crash mid-write: never part of the index.
-            if (name.startsWith('.')) await rm(join(dir, name), { force: true });
-            continue;
-          }
-          const path = join(dir, name);
-          const [st, head] = await Promise.all([stat(path), readFile(path).then((b) => b.subarray(0, 80))]);
-          let header: SegmentHeader;
-          try {
-            header = decodeHeader(new Uint8Array(head));
-          } catch {
-            continue;
-          }
-          list.push({ account, camera, epoch: Number(m[1]), seq: Number(m[2]), captureTime: header.captureTime, bytes: st.size, storedAt: st.mtimeMs, final: header.final, kind: header.kind });
-          this.totalBytes += st.size;
-        }
-        list.sort((a, b) => a.seq - b.seq);
-        if (list.length) this.index.set(key(account, camera), list);
+  /** Bytes of an account that are never evicted to make room: each camera's newest announcement. */
+  private protectedBytes(account: string, replacing?: StoredAnnouncement): number {
+    let n = 0;
+    for (const camera of this.cameras(account)) {
+      const newest = this.cams.get(key(account, camera))!.keys.at(-1);
+      if (newest && newest !== replacing) n += newest.bytes;
+    }
+    return n;
+  }
+
+  private oldestEvictable(a: AccountState, replacing?: StoredAnnouncement): Entry | null {
+    for (let i = a.head; i < a.queue.length; i++) {
+      const e = a.queue[i]!;
+      if (!a.live.has(e)) continue;
+      if (e.type === 'seg') return e;
+      const cam = this.cams.get(key(e.account, e.camera))!;
+      const isNewest = cam.keys.at(-1)?.epoch === e.epoch;
+      if (!isNewest && !cam.segmentsPerEpoch.get(e.epoch) && e.epoch !== replacing?.epoch) return e;
+    }
+    return null;
+  }
+
+  /** Drop what is older than the age limit, in every account (each account's oldest first). */
+  private async applyAgeLimit(now: number): Promise<void> {
+    const cutoff = now - this.retention.maxAgeMs;
+    for (const a of this.accounts.values()) {
+      for (;;) {
+        const e = this.oldestEvictable(a);
+        if (!e || e.storedAt >= cutoff) break;
+        await this.evict(e);
       }
     }
   }
+
+  private async evict(e: Entry): Promise<void> {
+    await rm(e.type === 'seg' ? segPath(this.root, e) : keyPath(this.root, e), { force: true });
+    this.forget(e);
+    const a = this.account(e.account);
+    if (e.type === 'seg') a.evictedSegments++;
+    else a.evictedAnnouncements++;
+    a.evictedBytes += e.bytes;
+    this.stats.evicted++;
+  }
+
+  // ---- the index ----------------------------------------------------------------------------
+
+  private camera(account: string, camera: string): CameraState {
+    let c = this.cams.get(key(account, camera));
+    if (!c) {
+      c = { segments: [], keys: [], bytes: 0, segmentsPerEpoch: new Map(), status: 'ok', refused: 0, refusedBytes: 0, lastRefusedAt: null };
+      this.cams.set(key(account, camera), c);
+    }
+    return c;
+  }
+
+  private account(account: string): AccountState {
+    let a = this.accounts.get(account);
+    if (!a) {
+      a = { bytes: 0, queue: [], head: 0, live: new Set(), evictedSegments: 0, evictedAnnouncements: 0, evictedBytes: 0, status: 'ok', refused: 0, refusedBytes: 0, lastRefusedAt: null };
+      this.accounts.set(account, a);
+    }
+    return a;
+  }
+
+  private track(e: Entry): void {
+    const a = this.account(e.account);
+    a.queue.push(e);
+    a.live.add(e);
+    a.bytes += e.bytes;
+    this.camera(e.account, e.camera).bytes += e.bytes;
+    this.totalBytes += e.bytes;
+  }
+
+  private addSegment(s: StoredSegment): void {
+    const cam = this.camera(s.account, s.camera);
+    const entry: Entry = Object.assign(s, { type: 'seg' as const });
+    cam.segments.splice(seqIndex(cam.segments, s.seq), 0, entry);
+    cam.segmentsPerEpoch.set(s.epoch, (cam.segmentsPerEpoch.get(s.epoch) ?? 0) + 1);
+    this.track(entry);
+  }
+
+  private addAnnouncement(k: StoredAnnouncement): void {
+    const cam = this.camera(k.account, k.camera);
+    const entry: Entry = Object.assign(k, { type: 'key' as const });
+    let i = cam.keys.length;
+    while (i > 0 && cam.keys[i - 1]!.epoch > k.epoch) i--;
+    cam.keys.splice(i, 0, entry);
+    this.track(entry);
+  }
+
+  /** Take a file out of the index (it was evicted, replaced or found gone). */
+  private forget(e: Entry): void {
+    const a = this.account(e.account);
+    const cam = this.camera(e.account, e.camera);
+    const live = (e.type === 'seg' ? cam.segments[seqIndex(cam.segments, e.seq)] : cam.keys.find((x) => x.epoch === e.epoch)) as Entry | undefined;
+    if (!live || (live.type === 'seg' && (e.type !== 'seg' || live.seq !== e.seq))) return;
+    if (live.type === 'seg') {
+      cam.segments.splice(cam.segments.indexOf(live), 1);
+      const n = (cam.segmentsPerEpoch.get(live.epoch) ?? 1) - 1;
+      if (n > 0) cam.segmentsPerEpoch.set(live.epoch, n);
+      else cam.segmentsPerEpoch.delete(live.epoch);
+    } else {
+      cam.keys.splice(cam.keys.indexOf(live), 1);
+    }
+    a.live.delete(live);
+    a.bytes -= live.bytes;
+    cam.bytes -= live.bytes;
+    this.totalBytes -= live.bytes;
+    // Dead entries at the head of the queue are dropped; compact when they are most of it.
+    while (a.head < a.queue.length && !a.live.has(a.queue[a.head]!)) a.head++;
+    if (a.head > 1024 && a.head * 2 > a.queue.length) {
+      a.queue = a.queue.slice(a.head).filter((x) => a.live.has(x));
+      a.head = 0;
+    }
+  }
+
+  private async openListed(e: Entry, path: string, what: string): Promise<{ size: number; handle: FileHandle }> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ELOOP') throw err;
+      this.forget(e);
+      this.stats.gone++;
+      throw new SealcamError('E_GONE', `${what} was listed but is no longer in the store`);
+    }
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      await handle.close();
+      this.forget(e);
+      this.stats.gone++;
+      throw new SealcamError('E_GONE', `${what} was listed but is no longer in the store`);
+    }
+    return { size: st.size, handle };
+  }
+
+  private async sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {
+    const stored = await readFileNoFollow(path).catch(() => null);
+    return stored !== null && equalBytes(new Uint8Array(stored), bytes);
+  }
+
+  /** store/<a>/<c>/<leaf>, each level created 0700 and checked (never a symlink) once. */
+  private async cameraDir(account: string, camera: string, leaf: 'seg' | 'keys'): Promise<string> {
+    const levels = [account, camera, leaf];
+    let dir = this.root;
+    for (let i = 0; i < levels.length; i++) {
+      dir = join(dir, levels[i]!);
+      if (this.checkedDirs.has(dir)) continue;
+      await ensurePrivateDir(dir, `store/${levels.slice(0, i + 1).join('/')}`);
+      this.checkedDirs.add(dir);
+    }
+    return dir;
+  }
+
+  private async rebuildIndex(): Promise<void> {
+    const found: Entry[] = [];
+    for (const account of await privateSubdirs(this.root)) {
+      for (const camera of await privateSubdirs(join(this.root, account))) {
+        for (const leaf of ['seg', 'keys'] as const) {
+          const dir = join(this.root, account, camera, leaf);
+          const st = await stat(dir).catch(() => null);
+          if (!st) continue;
+          await ensurePrivateDir(dir, `store/${account}/${camera}/${leaf}`);
+          for (const e of await readdir(dir, { withFileTypes: true })) {
+            // Leftover temporary file from a crash mid-write: never part of the index.
+            if (e.name.startsWith('.')) {
+              await rm(join(dir, e.name), { force: true });
+              continue;
+            }
+            if (!e.isFile()) continue; // symlinks and anything else are never read
+            const entry = await readEntry(account, camera, leaf, join(dir, e.name), e.name);
+            if (entry) found.push(entry);
+          }
+        }
+      }
+    }
+    found.sort((x, y) => x.storedAt - y.storedAt);
+    for (const e of found) {
+      if (e.type === 'seg') this.addSegment(e);
+      else this.addAnnouncement(e);
+    }
+  }
+}
+
+async function privateSubdirs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory() && LEVEL_RE.test(e.name)) out.push(e.name);
+  return out;
+}
+
+async function readEntry(account: string, camera: string, leaf: 'seg' | 'keys', path: string, name: string): Promise<Entry | null> {
+  if (leaf === 'keys') {
+    const m = KEY_RE.exec(name);
+    if (!m) return null;
+    const st = await stat(path);
+    return { type: 'key', account, camera, epoch: Number(m[1]), bytes: st.size, storedAt: st.mtimeMs };
+  }
+  const m = SEG_RE.exec(name);
+  if (!m) return null;
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    const head = new Uint8Array(80);
+    const { bytesRead } = await fh.read(head, 0, 80, 0);
+    const header = decodeHeader(head.subarray(0, bytesRead));
+    return { type: 'seg', account, camera, epoch: Number(m[1]), seq: Number(m[2]), captureTime: header.captureTime, bytes: st.size, storedAt: st.mtimeMs, final: header.final, kind: header.kind };
+  } catch {
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+function checkLevels(account: string, camera: string): void {
+  if (!LEVEL_RE.test(account) || !/^[0-9a-f]{32}$/.test(camera)) throw new SealcamError('E_STORE', 'account or camera level is not a valid topic level');
+}
+
+function pageLimit(limit: number | undefined): number {
+  return Math.min(Math.max(1, limit ?? DEFAULT_PAGE), MAX_PAGE);
+}
+
+/** Index of the first segment with seq ≥ `seq` (binary search; the list is in seq order). */
+function seqIndex(list: StoredSegment[], seq: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function key(account: string, camera: string): string {
@@ -201,8 +610,14 @@ function segName(epoch: number, seq: number): string {
   return `${String(epoch).padStart(10, '0')}-${String(seq).padStart(16, '0')}.scs`;
 }
 
-function insertSorted(list: StoredSegment[], entry: StoredSegment): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]!.seq > entry.seq) i--;
-  list.splice(i, 0, entry);
+function keyName(epoch: number): string {
+  return `${String(epoch).padStart(10, '0')}.sck`;
+}
+
+function segPath(root: string, s: { account: string; camera: string; epoch: number; seq: number }): string {
+  return join(root, s.account, s.camera, 'seg', segName(s.epoch, s.seq));
+}
+
+function keyPath(root: string, k: { account: string; camera: string; epoch: number }): string {
+  return join(root, k.account, k.camera, 'keys', keyName(k.epoch));
 }

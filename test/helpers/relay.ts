@@ -9,6 +9,9 @@ import { brokerAdminFor, findDynsecPlugin } from '../../src/relay/dynsec.js';
 import { AccountStore } from '../../src/relay/accounts.js';
 import { writeMosquittoConfig } from '../../src/relay/mosquitto.js';
 import type { DeviceHome } from '../../src/device/home.js';
+import type { Identity } from '../../src/protocol/identity.js';
+import { signProvisioning } from '../../src/protocol/provision.js';
+import { toHex } from '../../src/protocol/bytes.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,21 +37,38 @@ export async function addAccount(relay: Relay, name: string) {
   return relay.accounts.addAccount(name);
 }
 
-/** The provisioning flow over the HTTP API: the owner asks for a token, the camera redeems it. */
-export async function provisionLogin(relay: Relay, viewer: { account: string; username: string; password: string }, cameraIdHex: string): Promise<{ account: string; username: string; password: string }> {
+/**
+ * The provisioning flow over the HTTP API: the owner asks for a token, the camera redeems it with
+ * its proof of key (PROTOCOL.md §15.6).
+ */
+export async function provisionLogin(relay: Relay, viewer: { account: string; username: string; password: string }, camera: Identity): Promise<{ account: string; username: string; password: string }> {
   const auth = `Basic ${Buffer.from(`${viewer.username}:${viewer.password}`).toString('base64')}`;
   const t = await fetch(`${relay.httpUrl}/v1/accounts/${viewer.account}/provisioning-tokens`, { method: 'POST', headers: { authorization: auth } });
   if (!t.ok) throw new Error(`token: ${t.status} ${await t.text()}`);
   const { token } = (await t.json()) as { token: string };
-  const r = await fetch(`${relay.httpUrl}/v1/provision`, { method: 'POST', body: JSON.stringify({ token, cameraId: cameraIdHex }), headers: { 'content-type': 'application/json' } });
+  const r = await fetch(`${relay.httpUrl}/v1/provision`, { method: 'POST', body: JSON.stringify(provisionRequestBody(camera, token)), headers: { 'content-type': 'application/json' } });
   if (!r.ok) throw new Error(`provision: ${r.status} ${await r.text()}`);
   const { account, username, password } = (await r.json()) as { account: string; username: string; password: string };
   return { account, username, password };
 }
 
+/** The JSON body of POST /v1/provision for `camera` and a token (base64url). */
+export function provisionRequestBody(camera: Identity, token: string): Record<string, string> {
+  const raw = new Uint8Array(Buffer.from(token, 'base64url'));
+  const p = signProvisioning(camera, raw);
+  return { token, cameraId: toHex(p.cameraId), signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey), signature: toHex(p.signature) };
+}
+
+/** A camera login through the account store directly: a new token, redeemed with `camera`'s proof. */
+export async function redeemCamera(accounts: AccountStore, account: string, camera: Identity) {
+  const { token } = await accounts.issueProvisioningToken(account);
+  const raw = new Uint8Array(Buffer.from(token, 'base64url'));
+  return accounts.redeemProvisioningToken(raw, signProvisioning(camera, raw));
+}
+
 /** provisionLogin for a camera home, which then keeps the login. */
 export async function provisionCamera(relay: Relay, viewer: { account: string; username: string; password: string }, home: DeviceHome, mqttUrl = relay.mqttUrl): Promise<void> {
-  const creds = await provisionLogin(relay, viewer, home.identity.idHex);
+  const creds = await provisionLogin(relay, viewer, home.identity);
   await home.setRelay({ url: mqttUrl, ...creds });
 }
 

@@ -17,7 +17,7 @@ import { startRelay, type Relay } from '../../src/relay/relay.js';
 import { findDynsecPlugin } from '../../src/relay/dynsec.js';
 import { AccountStore } from '../../src/relay/accounts.js';
 import { household, T0, bytesOf } from '../helpers/fixtures.js';
-import { freePort, provisionLogin, startMosquitto, tempDir } from '../helpers/relay.js';
+import { freePort, provisionLogin, redeemCamera, startMosquitto, tempDir } from '../helpers/relay.js';
 import { findTool, requireTool } from '../helpers/tools.js';
 import { until } from './uploader-contract.js';
 
@@ -127,12 +127,12 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
     const stranger = await relay.accounts.addAccount('stranger');
     const h = household('dynsec');
     const cam = toHex(h.camera.id);
-    const first = await provisionLogin(relay, home, cam);
+    const first = await provisionLogin(relay, home, h.camera);
 
     await isolation(t, { relay, connect, home, stranger, camera: first, h, refusesAtSubscribe: true });
 
     // Re-paired after a reset: the camera's new login replaces the old one in the broker.
-    const second = await provisionLogin(relay, home, cam);
+    const second = await provisionLogin(relay, home, h.camera);
     t.not(second.password, first.password);
     await t.throwsAsync(connectMqtt(mosquitto.url, first), { message: /E_AUTH: .*Not authorized/ });
     await connect(second);
@@ -179,7 +179,7 @@ test('static passwd + acl_file Mosquitto: nothing crosses accounts, for logins m
   const home = await accounts.addAccount('home');
   const stranger = await accounts.addAccount('stranger');
   const h = household('mosquitto-acl');
-  const camera = await accounts.redeemProvisioningToken((await accounts.issueProvisioningToken('home')).token, toHex(h.camera.id));
+  const camera = await redeemCamera(accounts, 'home', h.camera);
   const mosquitto = await startMosquitto(dataDir, mosquittoBin!);
   const relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
   const { connect, end } = sessions(mosquitto.url);

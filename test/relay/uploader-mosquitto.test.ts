@@ -4,7 +4,7 @@ import { Identity, signRoster, systemRandom } from '../../src/protocol/index.js'
 import { DeviceHome } from '../../src/device/home.js';
 import { AccountStore } from '../../src/relay/accounts.js';
 import { startRelay, type Relay } from '../../src/relay/relay.js';
-import { startMosquitto, tempDir } from '../helpers/relay.js';
+import { redeemCamera, startMosquitto, tempDir } from '../helpers/relay.js';
 import { findTool, requireTool } from '../helpers/tools.js';
 import { uploaderContract, type Setup } from './uploader-contract.js';
 
@@ -23,8 +23,7 @@ uploaderContract(
     const home = await DeviceHome.open(join(dir, 'camera'));
     const owner = Identity.generate(systemRandom);
     await home.pinOwner(owner.public, signRoster(owner, { cameraId: home.identity.id, rosterVersion: 1, issuedAt: Date.now(), viewers: [owner.public] }));
-    const { token } = await accounts.issueProvisioningToken('home');
-    const cam = await accounts.redeemProvisioningToken(token, home.identity.idHex);
+    const cam = await redeemCamera(accounts, 'home', home.identity);
     const mosquitto = await startMosquitto(dataDir, mosquittoBin!);
     await home.setRelay({ url: mosquitto.url, account: cam.account, username: cam.username, password: cam.password });
     const relay: Relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url });
