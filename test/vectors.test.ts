@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { CameraView, Identity, Reassembler, acceptRosterUpdate, concatBytes, fromHex, openRoster, parsePaddingPolicy, publicIdentity, toHex } from '../src/protocol/index.js';
+import { CameraView, Identity, LiveSession, Reassembler, type LiveEvent, type StreamSnapshot, acceptRosterUpdate, concatBytes, fromHex, openRoster, parsePaddingPolicy, publicIdentity, toHex } from '../src/protocol/index.js';
 import { codeOf } from './helpers/codes.js';
 
 interface Step {
@@ -22,8 +22,35 @@ const V = JSON.parse(readFileSync(new URL('./vectors/segments.json', import.meta
   live: { chunks: string[]; seal: string; expectPayloads: string[] };
   transport: { pieces: string[]; envelope: string };
   padded: { policy: string; envelope: string; live: string[]; seal: string; ctLengths: number[]; bodyLength: number; expect: { seq: number; epoch: number; chunks: string[] } };
+  sessions: SessionCase[];
   invalid: { name: string; viewer?: 'stranger'; steps: Step[]; error: string }[];
 };
+
+interface SessionCase {
+  name: string;
+  options: { maxAgeMs?: number; maxSkewMs?: number; snapshot?: StreamSnapshot; expectedRoster?: { rosterVersion: number; viewerIds: string[] } };
+  steps: { channel: 'keys' | 'live' | 'tick'; hex?: string; now: number; events: string[] }[];
+  stats: { chunksAccepted: number; chunksConfirmed: number; skippedBeforeJoin: number; heldReleased: number; rejected: Record<string, number> };
+  snapshot?: StreamSnapshot;
+}
+
+/** A session event as the vectors write it (§12). */
+function eventString(e: LiveEvent): string {
+  switch (e.type) {
+    case 'announcement':
+      return `announcement ${e.info.epoch}`;
+    case 'init':
+      return `init ${e.seq}`;
+    case 'chunk':
+      return `chunk ${e.chunk.seq}/${e.chunk.chunkIndex}`;
+    case 'confirmed':
+      return `confirmed ${e.seq}`;
+    case 'rejected':
+      return `rejected ${e.what} ${e.code}`;
+    case 'alarm':
+      return `alarm ${e.code}`;
+  }
+}
 
 const freshView = (who: Who = 'viewer') => {
   const viewer = Identity.fromSecret(fromHex(V[who].identitySecret));
@@ -118,6 +145,26 @@ test('a padded segment (§6.5) opens to its payloads, as an envelope and as live
   t.deepEqual(P.live.map((m) => toHex(live.acceptLiveChunk(fromHex(m)).payload)), P.expect.chunks);
   t.is(live.confirmLive(fromHex(P.seal)).header.seq, P.expect.seq);
 });
+
+for (const c of V.sessions) {
+  test(`session (§7.5): ${c.name}`, (t) => {
+    let now = 0;
+    const { expectedRoster, ...rest } = c.options;
+    const session = new LiveSession(publicIdentity(fromHex(V.camera.signPublicKey), fromHex(V.camera.boxPublicKey)), Identity.fromSecret(fromHex(V.viewer.identitySecret)), {
+      ...rest,
+      now: () => now,
+      ...(expectedRoster ? { expectedRoster: { rosterVersion: expectedRoster.rosterVersion, viewerIds: expectedRoster.viewerIds.map((id) => fromHex(id)) } } : {}),
+    });
+    c.steps.forEach((step, i) => {
+      now = step.now;
+      const events = step.channel === 'tick' ? session.tick() : session.handle(step.channel, fromHex(step.hex!));
+      t.deepEqual(events.map(eventString), step.events, `step ${i} (${step.channel})`);
+    });
+    const { chunksAccepted, chunksConfirmed, skippedBeforeJoin, heldReleased, rejected } = session.stats;
+    t.deepEqual({ chunksAccepted, chunksConfirmed, skippedBeforeJoin, heldReleased, rejected }, c.stats);
+    if (c.snapshot) t.deepEqual(session.snapshot(), c.snapshot);
+  });
+}
 
 for (const c of V.invalid) {
   test(`invalid: ${c.name} -> ${c.error}`, (t) => {

@@ -314,9 +314,22 @@ class Viewer:
         if len(pt) != 52 or pt[0:16] != camera_id or be(pt[16:20]) != epoch:
             raise SealcamError("E_INNER_HEADER", "wrapped key bound elsewhere")
         self.keyring.add(epoch, pt[20:52])
+        self.last_announcement = {"epoch": epoch, "rosterVersion": be(ann[28:32]),
+                                  "viewerIds": {e[0:16] for e in entries}}
         return epoch
 
-    def open_segment(self, env):
+    def open_init(self, env):
+        """§7.5 step 6: open an init envelope from the live topic; it enters the stream state
+        only when its seq is above highestSeq (or none is held)."""
+        fresh = self.stream.highest_seq is None or parse_segment_header(env)["seq"] > self.stream.highest_seq
+        if fresh:
+            h, payloads, _ = self.open_segment(env)
+        else:
+            h, payloads, _ = self.open_segment(env, use_stream=False)
+        reject_if(h["kind"] != 1, "E_UNKNOWN_KIND", "not an init envelope")
+        return h, payloads
+
+    def open_segment(self, env, use_stream=True):
         """§6.3, in order. Returns (header fields, [payload_i], verdict)."""
         reject_if(len(env) < 144, "E_MALFORMED", "shorter than 144")
         h = parse_segment_header(env)
@@ -325,7 +338,7 @@ class Viewer:
         reject_if(h["cameraId"] != self.cam_id, "E_FOREIGN_CAMERA")
         msg = CTX_SEGMENT + env[:80] + hashlib.sha512(body).digest()
         reject_if(not ed25519_verify(env[80:144], msg, self.cam_sign_pk), "E_BAD_SIGNATURE")
-        verdict = self.stream.check(h["seq"], h["epoch"])
+        verdict = self.stream.check(h["seq"], h["epoch"]) if use_stream else None
         key = self.keyring.get(h["epoch"])
         reject_if(key is None, "E_UNKNOWN_EPOCH")
         cts = split_body(body, h["chunkCount"])
@@ -335,8 +348,9 @@ class Viewer:
             reject_if(pt is None, "E_DECRYPT", f"chunk {i}")
             payloads.append(check_inner(pt, h["kind"], i == h["chunkCount"] - 1, h["cameraId"],
                                         h["epoch"], h["seq"], h["captureTime"], i))
-        self.stream.commit(h["seq"], h["epoch"], h["final"])
-        self.pending.pop(h["seq"], None)
+        if use_stream:
+            self.stream.commit(h["seq"], h["epoch"], h["final"])
+            self.pending.pop(h["seq"], None)
         return h, payloads, verdict
 
     def accept_live(self, data):
@@ -386,6 +400,122 @@ class Viewer:
         self.stream.commit(h["seq"], h["epoch"], h["final"])
         del self.pending[h["seq"]]
         return verdict
+
+
+# ---------------------------------------------------------------- §7.5 live session
+
+class LiveSession:
+    """§7.5: one viewer's session on a camera's keys and live topics, with a clock."""
+
+    def __init__(self, viewer, max_age=8000, max_skew=5000, hold=3000, max_held=512, expected_roster=None):
+        self.v, self.max_age, self.max_skew, self.hold_ms, self.max_held = viewer, max_age, max_skew, hold, max_held
+        self.expected = expected_roster  # (rosterVersion, set of viewer ids) or None
+        self.held, self.joined, self.last_init, self.now = [], None, None, 0
+        self.stats = {"chunksAccepted": 0, "chunksConfirmed": 0, "skippedBeforeJoin": 0, "heldReleased": 0, "rejected": {}}
+
+    def _reject(self, what, code, events):
+        self.stats["rejected"][code] = self.stats["rejected"].get(code, 0) + 1
+        events.append(f"rejected {what} {code}")
+
+    def _expire(self):
+        events = []
+        while self.held and self.held[0][2] < self.now - self.hold_ms:
+            data, _, _ = self.held.pop(0)
+            self._reject(self._kind(data), "E_UNKNOWN_EPOCH", events)
+        return events
+
+    def tick(self, now):
+        self.now = now
+        return self._expire()
+
+    def handle(self, channel, data, now):
+        self.now = now
+        events = self._expire()
+        if channel == "keys":
+            if data:
+                self._announcement(data, events)
+        else:
+            self._live(data, events, True)
+        return events
+
+    def _announcement(self, data, events):
+        try:
+            epoch = self.v.open_announcement(data)
+        except SealcamError as e:
+            return self._reject("announcement", e.code, events)
+        events.append(f"announcement {epoch}")
+        info = self.v.last_announcement
+        if self.expected and epoch == max(self.v.keyring.keys):  # §5.5, for the newest epoch held
+            version, ids = self.expected
+            if info["rosterVersion"] < version or (info["rosterVersion"] == version and info["viewerIds"] != ids):
+                events.append("alarm E_ROSTER_LAGGING")
+        ready = [h for h in self.held if self.v.keyring.get(h[1]) is not None]
+        self.held = [h for h in self.held if self.v.keyring.get(h[1]) is None]
+        for data, _, _ in ready:
+            self.stats["heldReleased"] += 1
+            self._live(data, events, False)
+
+    @staticmethod
+    def _kind(data):
+        if data[:4] == b"SCS1":
+            return "seal" if len(data) == 144 else "init"
+        return "chunk"
+
+    def _live(self, data, events, may_hold):
+        what = self._kind(data)
+        try:
+            h = parse_live_chunk(data) if what == "chunk" else parse_segment_header(data)
+            if what == "seal":
+                reject_if(len(data) != 144, "E_MALFORMED", "seal length")
+            elif what == "init":
+                reject_if(len(data) != 144 + h["bodyLength"], "E_MALFORMED", "envelope length")
+            reject_if(h["cameraId"] != self.v.cam_id, "E_FOREIGN_CAMERA")
+            newest = max(self.v.keyring.keys) if self.v.keyring.keys else 0
+            if may_hold and self.v.keyring.get(h["epoch"]) is None and h["epoch"] > newest:
+                self.held.append((bytes(data), h["epoch"], self.now))
+                while len(self.held) > self.max_held:
+                    dropped = self.held.pop(0)
+                    self._reject(self._kind(dropped[0]), "E_UNKNOWN_EPOCH", events)
+                return
+            if what == "chunk":
+                self._chunk(data, h, events)
+            elif what == "seal":
+                self._seal(data, h, events)
+            else:
+                self._init(data, events)
+        except SealcamError as e:
+            self._reject(what, e.code, events)
+
+    def _before_join(self, seq):
+        return seq not in self.v.pending and (self.joined is None or seq < self.joined)
+
+    def _chunk(self, data, h, events):
+        reject_if(self.now - h["captureTime"] > self.max_age, "E_STALE_LIVE", "too old")
+        reject_if(h["captureTime"] - self.now > self.max_skew, "E_STALE_LIVE", "in the future")
+        if h["chunkIndex"] > 0 and self._before_join(h["seq"]):
+            self.v.stream.check(h["seq"], h["epoch"])
+            self.stats["skippedBeforeJoin"] += 1
+            return
+        self.v.accept_live(data)
+        if self.joined is None:
+            self.joined = h["seq"]
+        self.stats["chunksAccepted"] += 1
+        events.append(f"chunk {h['seq']}/{h['chunkIndex']}")
+
+    def _seal(self, data, h, events):
+        if self._before_join(h["seq"]):
+            self.v.stream.check(h["seq"], h["epoch"])
+            return
+        self.v.confirm_live(data)
+        self.stats["chunksConfirmed"] += h["chunkCount"]
+        events.append(f"confirmed {h['seq']}")
+
+    def _init(self, data, events):
+        if self.last_init == bytes(data):
+            return
+        h, _ = self.v.open_init(data)
+        self.last_init = bytes(data)
+        events.append(f"init {h['seq']}")
 
 
 # ---------------------------------------------------------------- §10 transport
@@ -588,6 +718,34 @@ def run_padded(vec):
     return {"ok": ok, "detail": detail}
 
 
+def run_sessions(vec):
+    """§7.5 session transcripts: each step's events and the final counters must match."""
+    x, out = bytes.fromhex, []
+    for case in vec["sessions"]:
+        def go(case=case):
+            viewer, o = new_viewer(vec), case["options"]
+            snap = o.get("snapshot")
+            if snap:  # §8.5
+                viewer.stream.highest_seq, viewer.stream.highest_epoch = snap["highestSeq"], snap["highestEpoch"]
+                viewer.stream.window, viewer.stream.final_seen = int(snap["window"], 16), snap["finalSeen"]
+            er = o.get("expectedRoster")
+            session = LiveSession(viewer, o.get("maxAgeMs", 8000), o.get("maxSkewMs", 5000),
+                                  expected_roster=(er["rosterVersion"], {x(i) for i in er["viewerIds"]}) if er else None)
+            for k, step in enumerate(case["steps"]):
+                if step["channel"] == "tick":
+                    got = session.tick(step["now"])
+                else:
+                    got = session.handle(step["channel"], x(step["hex"]), step["now"])
+                if got != step["events"]:
+                    return False, f"step {k}: {got} != {step['events']}"
+            if session.stats != case["stats"]:
+                return False, f"stats {session.stats} != {case['stats']}"
+            return True, f"{len(case['steps'])} steps"
+        ok, detail = guarded(go)
+        out.append({"name": case["name"], "ok": ok, "detail": detail})
+    return out
+
+
 def run_invalid(vec, case):
     viewer, reassembler, steps = new_viewer(vec, case.get("viewer", "viewer")), Reassembler(), case["steps"]
     rosters = CameraRosterCheck(vec)
@@ -620,9 +778,10 @@ def main(argv):
     with open(argv[1]) as fh:
         vec = json.load(fh)
     report = {"valid": run_valid(vec), "live": run_live(vec), "transport": run_transport(vec),
-              "recipients": run_recipients(vec), "padded": run_padded(vec), "invalid": [run_invalid(vec, c) for c in vec["invalid"]]}
+              "recipients": run_recipients(vec), "padded": run_padded(vec), "sessions": run_sessions(vec), "invalid": [run_invalid(vec, c) for c in vec["invalid"]]}
     oks = ([r["ok"] for r in report["valid"]] + [report["live"]["ok"], report["transport"]["ok"]]
            + [r["ok"] for r in report["recipients"]] + [report["padded"]["ok"]]
+           + [r["ok"] for r in report["sessions"]]
            + [r["ok"] for r in report["invalid"]])
     report["passed"], report["failed"] = sum(oks), len(oks) - sum(oks)
     print(json.dumps(report, indent=2))
