@@ -12,6 +12,7 @@ import { requireTool, toolWorks } from '../helpers/tools.js';
 
 const READER = new URL('./sealcam_reader.py', import.meta.url).pathname;
 const VECTORS = new URL('../vectors/segments.json', import.meta.url).pathname;
+const PAIRING = new URL('../vectors/pairing.json', import.meta.url).pathname;
 const hasPythonWithSodium = toolWorks('python3', ['-c', "import ctypes, ctypes.util, sys; n = ctypes.util.find_library('sodium') or 'libsodium.so.23'; ctypes.CDLL(n)"]);
 
 interface Report {
@@ -21,6 +22,7 @@ interface Report {
   recipients: { name: string; ok: boolean }[];
   padded: { ok: boolean; detail: string };
   sessions: { name: string; ok: boolean; detail: string }[];
+  pairing: { name: string; expected: string | null; got: string | null; ok: boolean; detail?: string }[];
   invalid: { name: string; expected: string; got: string | null; ok: boolean }[];
   passed: number;
   failed: number;
@@ -28,9 +30,16 @@ interface Report {
 
 test('the Python/libsodium reader agrees with every vector', (t) => {
   if (!requireTool(t, 'python3 with libsodium (Debian libsodium23)', hasPythonWithSodium)) return;
-  const r = spawnSync('python3', [READER, VECTORS], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('python3', [READER, VECTORS, PAIRING], { encoding: 'utf8', timeout: 120_000 });
   t.is(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout) as Report;
+  const pairing = JSON.parse(readFileSync(PAIRING, 'utf8')) as { invalid: { error: string }[] };
+  t.is(report.pairing[0]!.name, 'the handshake');
+  t.true(report.pairing[0]!.ok, report.pairing[0]!.detail);
+  t.deepEqual(
+    report.pairing.slice(1).map((c) => c.got),
+    pairing.invalid.map((c) => c.error),
+  );
   const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as { valid: unknown[]; invalid: { error: string }[] };
   t.is(report.failed, 0);
   t.is(report.valid.length, vectors.valid.length);

@@ -3,22 +3,27 @@
 Written from docs/PROTOCOL.md and test/vectors/segments.json alone, without reading the
 reference implementation (src/) or its tests. It is a small viewer: a pinned camera, the
 viewer's own box secret, an epoch keyring (§5.4), stream state (§8), segment opening (§6.3),
-live chunks and seals (§7), rosters and the camera's roster-update check (§4) and transport
-reassembly (§10).
+live chunks and seals (§7), live sessions (§7.5), size padding (§6.5), rosters and the camera's
+roster-update check (§4), transport reassembly (§10), and pairing (§3: the code, the handshake
+messages and every check, with test/vectors/pairing.json).
 
 Requirements: Python 3.11 standard library and libsodium (loaded through ctypes).
 
 Run from the repository root:
 
-    python3 test/interop/sealcam_reader.py test/vectors/segments.json
+    python3 test/interop/sealcam_reader.py test/vectors/segments.json [test/vectors/pairing.json]
 
 It prints one JSON report to stdout. Exit status: 0 if every case passed, 1 if any failed,
 3 if libsodium could not be loaded.
 """
 
+import base64
+import binascii
 import ctypes
 import ctypes.util
 import hashlib
+import re
+import zlib
 import json
 import sys
 
@@ -576,6 +581,152 @@ class Reassembler:
         return sum(g["total"] for g in self.groups.values())
 
 
+# ---------------------------------------------------------------- §3 pairing
+
+PAIR_ID_CTX, PAIR_KEY_CTX = b"sealcam/pair/id/v1\x00", b"sealcam/pair/key/v1\x00"
+PAIR_ANSWER_CTX, PAIR_COMMIT_CTX = b"sealcam/pair/answer/v2\x00", b"sealcam/pair/commit/v2\x00"
+PAIR_CONFIRM_CTX = b"sealcam/pair/confirm/v2\x00"
+ACCOUNT_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
+
+
+def decode_qr(text):
+    """§3.1 decoding, in order."""
+    reject_if(not text.startswith("SC1:"), "E_QR_FORMAT", "prefix")
+    b32 = text[4:]
+    reject_if(re.fullmatch(r"[A-Z2-7]*", b32) is None, "E_QR_FORMAT", "base32 alphabet")
+    try:
+        data = base64.b32decode(b32 + "=" * (-len(b32) % 8))
+    except binascii.Error:
+        raise SealcamError("E_QR_FORMAT", "base32 length")
+    reject_if(base64.b32encode(data).decode().rstrip("=") != b32, "E_QR_FORMAT", "trailing bits")
+    reject_if(len(data) < 5, "E_QR_FORMAT", "short")
+    reject_if(zlib.crc32(data[:-4]) != be(data[-4:]), "E_QR_CHECKSUM")
+    data = data[:-4]
+    reject_if(data[0] != 1, "E_UNSUPPORTED_VERSION")
+    reject_if(data[1] & 0xFE, "E_UNKNOWN_FLAGS")
+    o = {"ownerSignPublic": data[2:34], "ownerBoxPublic": data[34:66], "secret": data[66:82],
+         "expiresAt": read_u(data, 82, 8), "provisionToken": data[90:106]}
+    a = read_u(data, 106, 1)
+    reject_if(107 + a > len(data), "E_MALFORMED", "account")
+    o["account"] = data[107:107 + a].decode("ascii", "replace")
+    u = read_u(data, 107 + a, 1)
+    at = 108 + a
+    reject_if(at + u > len(data), "E_MALFORMED", "url")
+    o["relayUrl"] = data[at:at + u].decode("ascii", "replace")
+    at += u
+    if data[1] & 1:
+        n = read_u(data, at, 1)
+        at += 1 + n
+        m = read_u(data, at, 1)
+        at += 1 + m
+    reject_if(at != len(data), "E_MALFORMED", "trailing bytes")
+    reject_if(not 1 <= a <= 64 or not ACCOUNT_RE.fullmatch(o["account"]), "E_MALFORMED", "account")
+    reject_if(not 1 <= u <= 120 or not URL_RE.fullmatch(o["relayUrl"]), "E_MALFORMED", "url")
+    accept_public_identity(o["ownerSignPublic"], o["ownerBoxPublic"])
+    return o
+
+
+class PairingSide:
+    """The owner's (answer, reveal) and the camera's (owner nonce, roster) checks of §3.3 and §3.4."""
+
+    def __init__(self, offer, now):
+        self.o, self.now, self.answer = offer, now, None
+        self.pid = hashlib.sha512(PAIR_ID_CTX + offer["secret"]).digest()[:16]
+        self.key = hashlib.sha512(PAIR_KEY_CTX + offer["secret"] + offer["ownerSignPublic"] + offer["ownerBoxPublic"]).digest()[:32]
+
+    def open(self, msg, kind):
+        reject_if(len(msg) < 4, "E_MALFORMED")
+        reject_if(msg[0:4] != b"SCP1", "E_BAD_MAGIC")
+        reject_if(read_u(msg, 4, 1) != 2, "E_UNSUPPORTED_VERSION")
+        reject_if(read_u(msg, 5, 1) not in (3, 4, 5, 6), "E_UNKNOWN_KIND")
+        reject_if(read_u(msg, 6, 2) != 0, "E_MALFORMED", "reserved")
+        reject_if(len(msg) < 32, "E_MALFORMED")
+        pt = secretbox_open(msg[32:], msg[8:32], self.key)
+        reject_if(pt is None or pt[:24] != msg[:8] + self.pid, "E_PAIRING_MAC")
+        reject_if(msg[5] != kind, "E_UNKNOWN_KIND", "not the kind expected next")
+        return pt[24:]
+
+    def open_answer(self, msg):
+        body = self.open(msg, 3)
+        reject_if(self.now > self.o["expiresAt"], "E_PAIRING_EXPIRED")
+        reject_if(len(body) != 192, "E_MALFORMED", "answer length")
+        sign_pk, box_pk, echo, c, sig = body[0:32], body[32:64], body[64:96], body[96:128], body[128:192]
+        reject_if(echo != self.o["ownerSignPublic"], "E_PAIRING_MAC", "another owner")
+        accept_public_identity(sign_pk, box_pk)
+        reject_if(not ed25519_verify(sig, PAIR_ANSWER_CTX + self.pid + body[:128], sign_pk), "E_BAD_SIGNATURE")
+        self.answer = (sign_pk, box_pk, c)
+        return self.answer
+
+    def commitment(self, sign_pk, box_pk, nc):
+        return hashlib.sha512(PAIR_COMMIT_CTX + self.pid + sign_pk + box_pk + self.o["ownerSignPublic"] + nc).digest()[:32]
+
+    def open_reveal(self, msg):
+        nc = self.open(msg, 5)
+        reject_if(len(nc) != 32, "E_MALFORMED", "nonce length")
+        sign_pk, box_pk, c = self.answer
+        reject_if(self.commitment(sign_pk, box_pk, nc) != c, "E_PAIRING_COMMITMENT")
+        return nc
+
+    def open_owner_nonce(self, msg):
+        na = self.open(msg, 4)
+        reject_if(len(na) != 32, "E_MALFORMED", "nonce length")
+        return na
+
+    def open_roster(self, msg):
+        return open_roster(self.open(msg, 6), self.o["ownerSignPublic"])
+
+    def code(self, sign_pk, box_pk, na, nc):
+        h = hashlib.sha512(PAIR_CONFIRM_CTX + self.o["secret"] + self.o["ownerSignPublic"] + self.o["ownerBoxPublic"]
+                           + sign_pk + box_pk + na + nc).digest()
+        return f"{be(h[:4]) % 1_000_000:06d}"
+
+
+def run_pairing(pv):
+    """test/vectors/pairing.json: the code, the derived values, the handshake, every invalid case."""
+    x, out = bytes.fromhex, []
+
+    def valid():
+        o = decode_qr(pv["qr"])
+        got = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in o.items()}
+        if got != {k: v for k, v in pv["offer"].items() if k != "version"}:
+            return False, f"offer {got}"
+        side, d, m = PairingSide(o, pv["now"]), pv["derived"], pv["messages"]
+        if side.pid.hex() != d["pairingId"] or side.key.hex() != d["pairingKey"]:
+            return False, "pairingId / pairingKey"
+        sign_pk, box_pk, c = side.open_answer(x(m["answer"]))
+        if c.hex() != d["commitment"] or compute_id(sign_pk, box_pk).hex() != pv["camera"]["id"]:
+            return False, "answer"
+        na, nc = side.open_owner_nonce(x(m["ownerNonce"])), side.open_reveal(x(m["reveal"]))
+        if (na.hex(), nc.hex()) != (d["ownerNonce"], d["cameraNonce"]):
+            return False, "nonces"
+        if side.code(sign_pk, box_pk, na, nc) != d["confirmationCode"]:
+            return False, "confirmation code"
+        roster = side.open_roster(x(m["roster"]))
+        return roster["cameraId"].hex() == pv["camera"]["id"], f"code {d['confirmationCode']}"
+    ok, detail = guarded(valid)
+    out.append({"name": "the handshake", "expected": None, "got": None, "ok": ok, "detail": detail})
+    for case in pv["invalid"]:
+        r = {"name": case["name"], "expected": case["error"], "got": None, "ok": False}
+        try:
+            side = PairingSide(decode_qr(pv["qr"]), case["now"])
+            for k, step in enumerate(case["steps"]):
+                try:
+                    if step["type"] == "qr":
+                        reject_if(case["now"] > decode_qr(step["data"])["expiresAt"], "E_PAIRING_EXPIRED")
+                    else:
+                        {"answer": side.open_answer, "reveal": side.open_reveal, "ownerNonce": side.open_owner_nonce,
+                         "roster": side.open_roster}[step["type"]](x(step["data"]))
+                except SealcamError as e:
+                    r["got"] = e.code
+                    r["ok"] = k == len(case["steps"]) - 1 and e.code == case["error"]
+                    break
+        except Exception as e:
+            r["detail"] = f"exception {type(e).__name__}: {e}"
+        out.append(r)
+    return out
+
+
 # ---------------------------------------------------------------- vector runner
 
 def new_viewer(v, who="viewer"):
@@ -768,8 +919,8 @@ def run_invalid(vec, case):
 
 def main(argv):
     global SODIUM
-    if len(argv) != 2:
-        print(f"usage: {argv[0]} test/vectors/segments.json", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print(f"usage: {argv[0]} test/vectors/segments.json [test/vectors/pairing.json]", file=sys.stderr)
         return 2
     SODIUM = load_sodium()
     if SODIUM is None:
@@ -783,6 +934,10 @@ def main(argv):
            + [r["ok"] for r in report["recipients"]] + [report["padded"]["ok"]]
            + [r["ok"] for r in report["sessions"]]
            + [r["ok"] for r in report["invalid"]])
+    if len(argv) == 3:
+        with open(argv[2]) as fh:
+            report["pairing"] = run_pairing(json.load(fh))
+        oks += [r["ok"] for r in report["pairing"]]
     report["passed"], report["failed"] = sum(oks), len(oks) - sum(oks)
     print(json.dumps(report, indent=2))
     return 0 if report["failed"] == 0 else 1

@@ -39,6 +39,7 @@ import {
   type RandomSource,
 } from '../../src/protocol/index.js';
 import { seededRandom } from '../helpers/fixtures.js';
+import { buildPairingVectors } from './pairing.js';
 
 export const SEED = 'sealcam-vectors-v1';
 const T0 = Date.UTC(2026, 10, 29, 12, 0, 0);
@@ -513,17 +514,22 @@ function sessionVectors(m: { random: RandomSource; camera: Identity; owner: Iden
   ];
 }
 
-const out = fileURLToPath(new URL('./segments.json', import.meta.url));
+const outputs = [
+  { file: fileURLToPath(new URL('./segments.json', import.meta.url)), build: buildVectors },
+  { file: fileURLToPath(new URL('./pairing.json', import.meta.url)), build: buildPairingVectors },
+];
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const json = `${JSON.stringify(buildVectors(), null, 2)}\n`;
-  if (process.argv.includes('--check')) {
-    if (readFileSync(out, 'utf8') !== json) {
-      console.error('test/vectors/segments.json is out of date: run npm run vectors');
-      process.exit(1);
+  for (const { file, build } of outputs) {
+    const json = `${JSON.stringify(build(), null, 2)}\n`;
+    if (process.argv.includes('--check')) {
+      if (readFileSync(file, 'utf8') !== json) {
+        console.error(`${file} is out of date: run npm run vectors`);
+        process.exit(1);
+      }
+      console.log(`${file} is up to date`);
+    } else {
+      writeFileSync(file, json);
+      console.log(`wrote ${file}`);
     }
-    console.log('segments.json is up to date');
-  } else {
-    writeFileSync(out, json);
-    console.log(`wrote ${out}`);
   }
 }
