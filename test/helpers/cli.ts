@@ -11,3 +11,32 @@ export function sealcam(...args: string[]): Promise<{ code: number; stdout: stri
     });
   });
 }
+
+export interface BoundedRun {
+  code: number | null;
+  /** the signal that ended it: set only when the kill timer had to stop it (it hung) */
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs `sealcam ARGS` with a kill timer: a run still going after `killAfterMs` is killed (SIGKILL)
+ * and reported with its signal, so a hang fails the test instead of stalling it. `input` is its stdin.
+ */
+export function sealcamBounded(args: string[], o: { killAfterMs: number; input?: string; env?: NodeJS.ProcessEnv }): Promise<BoundedRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [SEALCAM_BIN, ...args],
+      { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: o.killAfterMs, killSignal: 'SIGKILL', env: { ...process.env, SEALCAM_DEBUG: '', ...o.env } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, signal: error?.signal ?? null, stdout, stderr, ms: Date.now() - started });
+      },
+    );
+    child.stdin?.end(o.input ?? '');
+  });
+}
