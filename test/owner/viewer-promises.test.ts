@@ -247,7 +247,11 @@ async function hidingProxy(target: string, lastSeq: number): Promise<{ url: stri
       const upstream = await fetch(`${target}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } });
       let body = Buffer.from(await upstream.arrayBuffer());
       if (/\/segments(\?|$)/.test(req.url ?? '') && upstream.ok) {
-        body = Buffer.from(JSON.stringify((JSON.parse(body.toString()) as { seq: number }[]).filter((x) => x.seq <= lastSeq)));
+        // The listing, bare or paged ({items, next}): the proxy ends it at lastSeq.
+        type Item = { seq: number };
+        const listed = JSON.parse(body.toString()) as Item[] | { items: Item[]; next: number | null };
+        const keep = (items: Item[]) => items.filter((x) => x.seq <= lastSeq);
+        body = Buffer.from(JSON.stringify(Array.isArray(listed) ? keep(listed) : { items: keep(listed.items), next: keep(listed.items).length < listed.items.length ? null : listed.next }));
       }
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
     })();
