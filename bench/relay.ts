@@ -20,11 +20,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CameraEpochs, Identity, SegmentSealer, openRoster, signRoster, splitForTransport, systemRandom } from '../src/protocol/index.js';
-import { signProvisioning } from '../src/protocol/provision.js';
 import { AccountStore } from '../src/relay/accounts.js';
 import { writeMosquittoConfig } from '../src/relay/mosquitto.js';
 import { ensureStoreLogin } from '../src/relay/relay.js';
-import { freePort, waitForPort } from '../test/helpers/relay.js';
+import { freePort, signProvisioning, waitForPort } from '../test/helpers/relay.js';
 import { findTool } from '../test/helpers/tools.js';
 
 const args = process.argv.slice(2);

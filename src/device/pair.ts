@@ -22,7 +22,7 @@ import { relayFetch, relayJson } from '../media/relay-http.js';
 import { z } from 'zod';
 import type { CaptureSource } from '../media/source.js';
 import type { DeviceHome } from './home.js';
-import { signProvisioning } from '../protocol/provision.js';
+import { provisionMessage } from '../protocol/provision.js';
 import { toHex } from '../protocol/bytes.js';
 
 export interface ScanStats {
@@ -120,6 +120,7 @@ export async function pairAsCamera(home: DeviceHome, codeText: string, o: Device
  * login only for this camera.
  */
 export function provisionBody(home: DeviceHome, token: Uint8Array): Record<string, string> {
-  const p = signProvisioning(home.identity, token);
-  return { token: Buffer.from(token).toString('base64url'), cameraId: toHex(p.cameraId), signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey), signature: toHex(p.signature) };
+  const id = home.identity;
+  const signature = id.signer.sign(provisionMessage(token, id.id));
+  return { token: Buffer.from(token).toString('base64url'), cameraId: toHex(id.id), signPublicKey: toHex(id.signPublicKey), boxPublicKey: toHex(id.boxPublicKey), signature: toHex(signature) };
 }

@@ -4,16 +4,24 @@
  * key; the relay recomputes the id from the two public keys (§2) and checks the signature, so a
  * token can only ever make a login for the camera that holds the key behind the id.
  *
- *   message = "sealcam/provision/v1\0" (21) || token (16, raw) || cameraId (16)   → 53 bytes
- *   signature = Ed25519(camera signing key, message)                                  64 bytes
+ *   message   = "sealcam/provision/v1\0" (21) || token (16, raw) || cameraId (16)   → 53 bytes
+ *   signature = Ed25519(camera signing key, message)                                    64 bytes
+ *
+ * The relay imports this file, so it reaches neither identity.ts nor primitives.ts (the relay
+ * never imports a decryption path, nor tweetnacl, test/layout.test.ts): the id is computed here
+ * from hash.ts, and the signature checked with node:crypto (RFC 8032 Ed25519).
  */
+import { createPublicKey, verify } from 'node:crypto';
 import { asciiBytes, concatBytes, equalBytes } from './bytes.js';
 import { ensure } from './errors.js';
-import { identityId, type Identity } from './identity.js';
-import { verifySignature } from './primitives.js';
+import { sha512 } from './hash.js';
 import { ID_BYTES, KEY_BYTES, SIGNATURE_BYTES } from './sizes.js';
 
+/** DER prefix that wraps a raw 32-byte Ed25519 public key (RFC 8410). */
+const SPKI_ED25519_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
 const PROVISION_CONTEXT = asciiBytes('sealcam/provision/v1\0');
+/** §2: id = SHA-512("sealcam/id/v1\0" || signPublicKey || boxPublicKey)[0..16]; identity.ts computes the same. */
+const ID_CONTEXT = asciiBytes('sealcam/id/v1\0');
 /** A provisioning token is 16 random bytes (§3.1 `provisionToken`). */
 export const PROVISION_TOKEN_BYTES = 16;
 
@@ -24,15 +32,11 @@ export interface ProvisioningProof {
   signature: Uint8Array;
 }
 
-function provisionMessage(token: Uint8Array, cameraId: Uint8Array): Uint8Array {
+/** The bytes the camera signs (its identity's signer signs them: `identity.signer.sign(…)`). */
+export function provisionMessage(token: Uint8Array, cameraId: Uint8Array): Uint8Array {
   ensure(token.length === PROVISION_TOKEN_BYTES, 'E_BAD_ARGUMENT', `provisioning token: expected ${PROVISION_TOKEN_BYTES} bytes, got ${token.length}`);
   ensure(cameraId.length === ID_BYTES, 'E_BAD_ARGUMENT', `camera id: expected ${ID_BYTES} bytes, got ${cameraId.length}`);
   return concatBytes(PROVISION_CONTEXT, token, cameraId);
-}
-
-/** The camera's side: sign `token` for its own id. */
-export function signProvisioning(camera: Identity, token: Uint8Array): ProvisioningProof {
-  return { cameraId: camera.id, signPublicKey: camera.signPublicKey, boxPublicKey: camera.boxPublicKey, signature: camera.signer.sign(provisionMessage(token, camera.id)) };
 }
 
 /**
@@ -41,6 +45,11 @@ export function signProvisioning(camera: Identity, token: Uint8Array): Provision
  */
 export function verifyProvisioning(token: Uint8Array, p: ProvisioningProof): boolean {
   if (token.length !== PROVISION_TOKEN_BYTES || p.cameraId.length !== ID_BYTES || p.signPublicKey.length !== KEY_BYTES || p.boxPublicKey.length !== KEY_BYTES || p.signature.length !== SIGNATURE_BYTES) return false;
-  if (!equalBytes(identityId(p.signPublicKey, p.boxPublicKey), p.cameraId)) return false;
-  return verifySignature(p.signPublicKey, provisionMessage(token, p.cameraId), p.signature);
+  if (!equalBytes(sha512(ID_CONTEXT, p.signPublicKey, p.boxPublicKey).slice(0, ID_BYTES), p.cameraId)) return false;
+  try {
+    const key = createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, p.signPublicKey)), format: 'der', type: 'spki' });
+    return verify(null, provisionMessage(token, p.cameraId), key, p.signature);
+  } catch {
+    return false;
+  }
 }

@@ -10,7 +10,7 @@ import { AccountStore } from '../../src/relay/accounts.js';
 import { writeMosquittoConfig } from '../../src/relay/mosquitto.js';
 import type { DeviceHome } from '../../src/device/home.js';
 import type { Identity } from '../../src/protocol/identity.js';
-import { signProvisioning } from '../../src/protocol/provision.js';
+import { provisionMessage, type ProvisioningProof } from '../../src/protocol/provision.js';
 import { toHex } from '../../src/protocol/bytes.js';
 
 export async function freePort(): Promise<number> {
@@ -54,8 +54,7 @@ export async function provisionLogin(relay: Relay, viewer: { account: string; us
 
 /** The JSON body of POST /v1/provision for `camera` and a token (base64url). */
 export function provisionRequestBody(camera: Identity, token: string): Record<string, string> {
-  const raw = new Uint8Array(Buffer.from(token, 'base64url'));
-  const p = signProvisioning(camera, raw);
+  const p = signProvisioning(camera, new Uint8Array(Buffer.from(token, 'base64url')));
   return { token, cameraId: toHex(p.cameraId), signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey), signature: toHex(p.signature) };
 }
 
@@ -64,6 +63,11 @@ export async function redeemCamera(accounts: AccountStore, account: string, came
   const { token } = await accounts.issueProvisioningToken(account);
   const raw = new Uint8Array(Buffer.from(token, 'base64url'));
   return accounts.redeemProvisioningToken(raw, signProvisioning(camera, raw));
+}
+
+/** The camera's proof of its key for `token` (PROTOCOL.md §15.6), as device/pair.ts makes it. */
+export function signProvisioning(camera: Identity, token: Uint8Array): ProvisioningProof {
+  return { cameraId: camera.id, signPublicKey: camera.signPublicKey, boxPublicKey: camera.boxPublicKey, signature: camera.signer.sign(provisionMessage(token, camera.id)) };
 }
 
 /** provisionLogin for a camera home, which then keeps the login. */

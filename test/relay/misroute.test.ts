@@ -72,9 +72,9 @@ test('misrouted to a stranger: the owner plays every frame, the stranger opens n
 
     // The owner: history API, then open and play.
     const cam = home.identity.idHex;
-    const list = (await (await fetch(`${relay.httpUrl}/v1/accounts/home/cameras/${cam}/segments`, { headers: auth(ownerLogin) })).json()) as { seq: number }[];
+    const list = (await (await fetch(`${relay.httpUrl}/v1/accounts/home/cameras/${cam}/segments`, { headers: auth(ownerLogin) })).json() as { items: { seq: number }[] }).items;
     t.is(list.length, 3);
-    const keys = (await (await fetch(`${relay.httpUrl}/v1/accounts/home/cameras/${cam}/keys`, { headers: auth(ownerLogin) })).json()) as { epoch: number }[];
+    const keys = (await (await fetch(`${relay.httpUrl}/v1/accounts/home/cameras/${cam}/keys`, { headers: auth(ownerLogin) })).json() as { items: { epoch: number }[] }).items;
     const view = ownerViewer.cameras[0]!;
     for (const k of keys) view.addAnnouncement(new Uint8Array(await (await fetch(`${relay.httpUrl}/v1/accounts/home/cameras/${cam}/keys/${k.epoch}`, { headers: auth(ownerLogin) })).arrayBuffer()));
     const payloads: Uint8Array[] = [];

@@ -156,7 +156,7 @@ test('dynamic-security Mosquitto: logins made while it runs work at once, and it
     for (const piece of splitForTransport(media, 64)) await cam2.publishAsync(`sc/v1/home/${cam}/seg`, Buffer.from(piece), { qos: 1 });
     await runCliRelay(dataDir, mosquitto.url, async (httpUrl) => {
       const auth = { authorization: `Basic ${Buffer.from(`${home.username}:${home.password}`).toString('base64')}` };
-      const listed = async () => ((await (await fetch(`${httpUrl}/v1/accounts/home/cameras/${cam}/segments`, { headers: auth })).json()) as unknown[]).length;
+      const listed = async () => ((await (await fetch(`${httpUrl}/v1/accounts/home/cameras/${cam}/segments`, { headers: auth })).json()) as { items: unknown[] }).items.length;
       let n = 0;
       for (const until = Date.now() + 10_000; (n = await listed()) < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
       t.is(n, 2, 'the segment sent while the relay was down was filed by the next relay process');
