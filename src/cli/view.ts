@@ -58,7 +58,7 @@ export function registerView(program: Command): void {
       const info = await relayInfo(login.httpUrl);
       if (opts.web) {
         if (!info.wsUrl) throw new SealcamError('E_CONFIG', 'the relay has no WebSocket listener (an external broker?): the browser viewer needs MQTT over WebSocket');
-        const web = await startWebViewer({ identity: home.identity, camera: cam.camera, cameraName: opts.camera, login, wsUrl: info.wsUrl, expectedRoster: home.expectedRoster(cam), ...(opts.port ? { port: opts.port } : {}) });
+        const web = await startWebViewer({ identity: home.identity, camera: cam.camera, cameraName: opts.camera, login, wsUrl: info.wsUrl, expectedRoster: home.expectedRoster(cam), state: { load: () => home.streamState(cameraId), save: (snapshot) => home.saveStreamState(cameraId, snapshot) }, ...(opts.port ? { port: opts.port } : {}) });
         process.stdout.write(`browser viewer: open ${web.url}\n(the link carries a one-time token; only this machine can reach it)\n`);
         if (opts.seconds > 0) {
           await new Promise((r) => setTimeout(r, opts.seconds * 1000));

@@ -8,12 +8,12 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, PublishPacket } from 'aedes';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { Identity, LIVE_MAGIC, SEAL_BYTES, cameraTopic, decodeHeader, decodeLiveChunk, equalBytes, publicIdentity, systemRandom, type CameraChannel, type PublicIdentity } from '../../src/protocol/index.js';
+import { Identity, LIVE_MAGIC, toHex, SEAL_BYTES, cameraTopic, decodeHeader, decodeLiveChunk, equalBytes, publicIdentity, systemRandom, type CameraChannel, type PublicIdentity } from '../../src/protocol/index.js';
 import { loadBoard } from '../../src/device/board.js';
 import { runAgent } from '../../src/device/agent.js';
 import type { DeviceHome } from '../../src/device/home.js';
@@ -21,7 +21,8 @@ import { Spool } from '../../src/device/spool.js';
 import { MqttUploader } from '../../src/device/uploader.js';
 import { connectMqtt } from '../../src/media/mqtt.js';
 import type { Relay } from '../../src/relay/relay.js';
-import { startWebViewer } from '../../src/owner/web/server.js';
+import { startWebViewer, type StreamStore } from '../../src/owner/web/server.js';
+import { OwnerHome } from '../../src/owner/home.js';
 import { embeddedRelay, provisionCamera, tempDir } from '../helpers/relay.js';
 import { pairedDevice } from '../helpers/device.js';
 import { requireTool } from '../helpers/tools.js';
@@ -65,7 +66,7 @@ interface Rig {
   ownerLogin: { account: string; username: string; password: string };
   camera: PublicIdentity;
   /** a page of the owner's viewer on a new local server (a new origin: its own localStorage) */
-  ownerPage(): Promise<{ page: Page; url: string }>;
+  ownerPage(options?: { state?: StreamStore }): Promise<{ page: Page; url: string }>;
   /** closed with the rig, after the browser */
   closers: { close(): Promise<void> }[];
 }
@@ -81,8 +82,8 @@ async function withRig(label: string, relayOptions: Parameters<typeof embeddedRe
     const { home, owner } = await pairedDevice(label);
     await provisionCamera(relay, ownerLogin, home);
     const camera = publicIdentity(home.identity.signPublicKey, home.identity.boxPublicKey);
-    const ownerPage = async () => {
-      const web = await startWebViewer({ identity: owner, camera, cameraName: 'hall', login: { httpUrl: relay.httpUrl, ...ownerLogin }, wsUrl: relay.wsUrl!, expectedRoster: { rosterVersion: 1, viewerIds: [owner.id] } });
+    const ownerPage = async (options: { state?: StreamStore } = {}) => {
+      const web = await startWebViewer({ identity: owner, camera, cameraName: 'hall', login: { httpUrl: relay.httpUrl, ...ownerLogin }, wsUrl: relay.wsUrl!, expectedRoster: { rosterVersion: 1, viewerIds: [owner.id] }, ...options });
       closers.push(web);
       const page = await context.newPage();
       await page.goto(web.url);
@@ -132,6 +133,14 @@ async function recordLive(r: Rig): Promise<{ messages: Recorded[]; topic: string
   const recorder = { messages, topic, close: () => (closed ??= client.endAsync()) };
   r.closers.push(recorder);
   return recorder;
+}
+
+/** The relay replays what it recorded, as the broker itself (no client ACL applies to it). */
+async function replay(r: Rig, recorder: { messages: Recorded[]; topic: string }): Promise<void> {
+  const aedes = r.relay.broker!.aedes;
+  for (const m of recorder.messages) {
+    await new Promise<void>((resolve) => aedes.publish({ cmd: 'publish', topic: recorder.topic, payload: m.payload, qos: 0, retain: false, dup: false }, () => resolve()));
+  }
 }
 
 const count = (messages: Recorded[], kind: LiveKind, fromSeq = 0) => messages.filter((m) => m.kind === kind && m.seq >= fromSeq).length;
@@ -260,11 +269,7 @@ test.serial('after a reload the page rejects a relay\'s replay of recorded live 
     const { page: fresh } = await r.ownerPage();
     t.true((await statsOf(page)).restoredState, 'the reloaded page restored the stream state');
 
-    // The relay replays what it recorded, as the broker itself (no client ACL applies to it).
-    const aedes = r.relay.broker!.aedes;
-    for (const m of recorder.messages) {
-      await new Promise<void>((resolve) => aedes.publish({ cmd: 'publish', topic: recorder.topic, payload: m.payload, qos: 0, retain: false, dup: false }, () => resolve()));
-    }
+    await replay(r, recorder);
     const chunks = count(recorder.messages, 'chunk');
     const replayed = chunks + seals;
     await until(async () => sum((await statsOf(page)).rejected) >= replayed, 20_000, `the reloaded page to reject all ${replayed} replayed chunks and seals`);
@@ -286,5 +291,44 @@ test.serial('after a reload the page rejects a relay\'s replay of recorded live 
     t.true((after.rejected.E_REPLAY ?? 0) >= seals, `E_REPLAY ${after.rejected.E_REPLAY ?? 0} ≥ replayed seals ${seals}: every seal of a segment already shown`);
     t.is(control.rejected.E_REPLAY, undefined, `the control page has no stored state, hence no E_REPLAY: ${JSON.stringify(control.rejected)}`);
     t.regex((await page.textContent('#rejections')) ?? '', /E_REPLAY — video this viewer has already been shown was sent again/);
+  });
+});
+
+test.serial('a page on a new port (an empty localStorage) takes the stream state from the owner home, so a replay after a restart is refused', async (t) => {
+  if (!requireTool(t, 'chromium (Debian chromium)', chromiumBin !== null)) return;
+  await withRig('web-home-state', {}, async (r) => {
+    // The owner home `view --live --web` passes to its page server.
+    const homeDir = join(r.dir, 'owner-home');
+    await mkdir(homeDir, { mode: 0o700 });
+    await writeFile(join(homeDir, 'owner.key'), `${JSON.stringify({ v: 1, secret: toHex(r.owner.exportSecret()) })}\n`, { mode: 0o600 });
+    const home = await OwnerHome.open(homeDir);
+    const id = r.home.identity.idHex;
+    const state: StreamStore = { load: () => home.streamState(id), save: (s) => home.saveStreamState(id, s) };
+
+    const recorder = await recordLive(r);
+    const first = await r.ownerPage({ state });
+    await streamCamera(r, 5);
+    const seals = count(recorder.messages, 'seal');
+    await until(async () => (await statsOf(first.page)).segmentsConfirmed >= seals, 20_000, 'every segment to be confirmed');
+    const lastSeq = Math.max(...recorder.messages.filter((m) => m.kind === 'seal').map((m) => m.seq));
+    await until(async () => (await home.streamState(id))?.highestSeq === lastSeq, 10_000, `the owner home to hold the state up to seq ${lastSeq}`);
+    await recorder.close();
+    await first.page.close();
+
+    // `view --live --web` again: another port, so another origin and an empty localStorage.
+    const second = await r.ownerPage({ state });
+    t.not(new URL(second.url).port, new URL(first.url).port, 'a new origin');
+    t.true((await statsOf(second.page)).restoredState, 'the new page restored the stream state from the owner home');
+    t.is(await second.page.evaluate((k) => localStorage.getItem(k), `sealcam:stream:${id}`), null, 'nothing in the new origin\'s localStorage');
+    await replay(r, recorder);
+    const chunks = count(recorder.messages, 'chunk');
+    await until(async () => sum((await statsOf(second.page)).rejected) >= chunks + seals, 20_000, `the new page to reject all ${chunks + seals} replayed chunks and seals`);
+    await sleep(500);
+    const after = await statsOf(second.page);
+    t.log(`replayed ${recorder.messages.length} messages into a page on a new port: ${after.framesDrawn} frames drawn, rejected ${JSON.stringify(after.rejected)}`);
+    t.is(after.framesDrawn, 0, `frames drawn from the replay: ${after.framesDrawn} (expected 0)`);
+    t.is(after.chunksAccepted, 0, `replayed chunks accepted: ${after.chunksAccepted} (expected 0)`);
+    t.true((after.rejected.E_REPLAY ?? 0) >= seals, `E_REPLAY ${after.rejected.E_REPLAY ?? 0} ≥ replayed seals ${seals}`);
+    t.is((await home.streamState(id))?.highestSeq, lastSeq, 'the replay did not move the kept state');
   });
 });

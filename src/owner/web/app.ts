@@ -5,7 +5,8 @@
  * verifies and decrypts with tweetnacl (node:crypto replaced by node-crypto-shim.ts), joins a
  * stream already under way at the next segment, holds chunks that arrive before their keys,
  * rejects old recordings (E_STALE_LIVE) and, with the stream state kept in localStorage across
- * reloads, replays (E_REPLAY). The browser's WebCodecs decodes and a canvas draws; a frame whose
+ * reloads and in the owner home through the local server (POST /state, so a page on a new port
+ * and `view --live` share it), replays (E_REPLAY). The browser's WebCodecs decodes and a canvas draws; a frame whose
  * segment the camera's seal has not yet confirmed is drawn with an amber border and counted in the
  * "unconfirmed" badge. A message from a camera this viewer has not paired is refused with a clear
  * message and draws nothing.
@@ -16,6 +17,8 @@ import { parseChunk, parseInitSegment } from '../../media/cmaf-read.js';
 import { readFrameCode } from '../../media/synthetic.js';
 
 interface Config {
+  /** the stream state kept in the owner home (by `view --live` or an earlier page), or null */
+  snapshot: StreamSnapshot | null;
   identitySecret: string;
   camera: { signPublicKey: string; boxPublicKey: string; name: string };
   /** the roster the owner last signed for this camera (viewer ids in hex), when known: E_ROSTER_LAGGING */
@@ -102,8 +105,15 @@ function loadSnapshot(key: string): StreamSnapshot | undefined {
   }
 }
 
-function startSession(camera: ReturnType<typeof publicIdentity>, me: Identity, key: string, expected: ExpectedRoster | undefined): LiveSession {
-  const snapshot = loadSnapshot(key);
+/** The newer of two kept stream states: the one that has seen the higher seq. */
+function newer(a: StreamSnapshot | undefined, b: StreamSnapshot | null): StreamSnapshot | undefined {
+  if (!b || b.highestSeq === null) return a;
+  if (!a || a.highestSeq === null || b.highestSeq > a.highestSeq) return b;
+  return a;
+}
+
+function startSession(camera: ReturnType<typeof publicIdentity>, me: Identity, key: string, expected: ExpectedRoster | undefined, kept: StreamSnapshot | null): LiveSession {
+  const snapshot = newer(loadSnapshot(key), kept);
   const make = (s: StreamSnapshot | undefined) => new LiveSession(camera, me, { now: Date.now, ...(s ? { snapshot: s } : {}), ...(expected ? { expectedRoster: expected } : {}) });
   if (!snapshot) return make(undefined);
   try {
@@ -112,9 +122,21 @@ function startSession(camera: ReturnType<typeof publicIdentity>, me: Identity, k
     return session;
   } catch (e) {
     if (!SealcamError.is(e)) throw e;
-    show(`the stream state kept by this browser is damaged (${e.message}): replays of video already shown cannot be recognised this time`);
+    show(`the stream state kept for this camera is damaged (${e.message}): replays of video already shown cannot be recognised this time`);
     return make(undefined);
   }
+}
+
+/** Keep the stream state in this browser and in the owner home (the server keeps only an advance). */
+function keepState(key: string, snapshot: StreamSnapshot): void {
+  const text = JSON.stringify(snapshot);
+  localStorage.setItem(key, text);
+  fetch('/state', { method: 'POST', body: text, headers: { 'content-type': 'application/json' } }).then(
+    (r) => {
+      if (r.status >= 400 && r.status !== 409) show(`the owner home did not keep the stream state (HTTP ${r.status}); this browser still has it`);
+    },
+    () => show('the sealcam viewer server is gone: the stream state is kept in this browser only'),
+  );
 }
 
 async function main(): Promise<void> {
@@ -125,7 +147,7 @@ async function main(): Promise<void> {
   const cameraId = toHex(camera.id);
   const storageKey = `${STORAGE_PREFIX}${cameraId}`;
   const expected = config.expectedRoster ? { rosterVersion: config.expectedRoster.rosterVersion, viewerIds: config.expectedRoster.viewerIds.map((id) => fromHex(id)) } : undefined;
-  const session = startSession(camera, me, storageKey, expected);
+  const session = startSession(camera, me, storageKey, expected, config.snapshot);
 
   let decoder: VideoDecoder | null = null;
   let timescale = 90_000;
@@ -135,8 +157,18 @@ async function main(): Promise<void> {
   const confirmedSeqs = new Set<number>();
   let shownSeq: number | null = null;
 
-  /** Update the stats and everything on the page that shows them. */
+  /** Update the stats now, and what the page shows at the next animation frame (not once per chunk). */
+  let paintQueued = false;
   const render = () => {
+    updateStats();
+    if (paintQueued) return;
+    paintQueued = true;
+    requestAnimationFrame(() => {
+      paintQueued = false;
+      paint();
+    });
+  };
+  const updateStats = () => {
     const s = session.stats;
     stats.chunksAccepted = s.chunksAccepted;
     stats.chunksConfirmed = s.chunksConfirmed;
@@ -145,6 +177,9 @@ async function main(): Promise<void> {
     stats.skippedBeforeJoin = s.skippedBeforeJoin;
     stats.rejected = { ...s.rejected } as Record<string, number>;
     stats.cameraLastSeen = s.lastCaptureTime === null ? null : new Date(s.lastCaptureTime).toISOString();
+  };
+  const paint = () => {
+    const s = session.stats;
     const badge = $('unconfirmed');
     badge.dataset.count = String(stats.chunksUnconfirmed);
     badge.textContent = `${stats.chunksUnconfirmed} unconfirmed chunk${stats.chunksUnconfirmed === 1 ? '' : 's'} (shown before the camera's seal confirmed them); ${stats.chunksConfirmed} confirmed`;
@@ -175,6 +210,7 @@ async function main(): Promise<void> {
       shownSeq = from.seq;
       if (!confirmedSeqs.has(from.seq)) stats.framesDrawnUnconfirmed++;
       stats.latenciesMs.push(Date.now() - from.captured);
+      if (stats.latenciesMs.length > 2000) stats.latenciesMs.shift(); // the latest 2000 frames, not the whole visit
       if (stats.framesDrawn % 30 === 0) $('latency').textContent = `live latency (capture → drawn): ${Date.now() - from.captured} ms`;
     }
     frame.close();
@@ -218,7 +254,7 @@ async function main(): Promise<void> {
       } else if (e.type === 'confirmed') {
         confirmedSeqs.add(e.seq);
         if (confirmedSeqs.size > 256) confirmedSeqs.delete(confirmedSeqs.values().next().value!);
-        localStorage.setItem(storageKey, JSON.stringify(session.snapshot()));
+        keepState(storageKey, session.snapshot());
       } else if (e.type === 'rejected') {
         reject(e.code, e.message);
       } else if (e.type === 'alarm') {

@@ -5,14 +5,17 @@
  * page's URL (then only to the session cookie of the browser that used it, so a reload works), only
  * on the loopback address, only to the Host the CLI printed (no DNS rebinding) and never to another
  * origin; decryption happens in the page, which keeps the
- * stream state (replay protection) in its localStorage, per camera.
+ * stream state (replay protection) in its localStorage, per camera, and also hands it to this
+ * server (POST /state), which keeps it in the owner home with the CLI's (streams/<camera>.json): a
+ * page on a new port (a new origin, an empty localStorage) still refuses a replay of video shown
+ * before, in the page or by `view --live`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { toHex, type ExpectedRoster, type Identity, type PublicIdentity } from '../../protocol/index.js';
+import { SealcamError, StreamState, toHex, type ExpectedRoster, type Identity, type PublicIdentity, type StreamSnapshot } from '../../protocol/index.js';
 import type { RelayLogin } from '../history.js';
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>sealcam viewer</title>
@@ -54,12 +57,42 @@ export interface WebViewerOptions {
   port?: number;
   /** the roster the owner last signed for this camera: the page raises E_ROSTER_LAGGING against it */
   expectedRoster?: ExpectedRoster;
+  /** where the stream state lives between runs (the owner home's streams/<camera>.json) */
+  state?: StreamStore;
+}
+
+/** The owner home's stream state for one camera (OwnerHome.streamState / saveStreamState). */
+export interface StreamStore {
+  load(): Promise<StreamSnapshot | null>;
+  save(snapshot: StreamSnapshot): Promise<void>;
+}
+
+const MAX_STATE_BYTES = 4096;
+
+/**
+ * Take a stream state the page sends: it must parse as §8.5 (else E_MALFORMED), and it is kept
+ * only if it is ahead of the stored one, so a page (or whoever holds its cookie) can never move
+ * the owner's replay protection backwards.
+ */
+async function advanceState(store: StreamStore, body: string): Promise<boolean> {
+  let snapshot: StreamSnapshot;
+  try {
+    snapshot = JSON.parse(body) as StreamSnapshot;
+    StreamState.fromJSON(snapshot);
+  } catch (e) {
+    throw new SealcamError('E_MALFORMED', `stream state: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const stored = await store.load();
+  if (snapshot.highestSeq === null || (stored?.highestSeq !== null && stored !== null && snapshot.highestSeq <= stored.highestSeq)) return false;
+  await store.save(snapshot);
+  return true;
 }
 
 export async function startWebViewer(o: WebViewerOptions): Promise<WebViewer> {
   const app = await bundleViewerApp();
   const token = randomBytes(16).toString('hex');
-  const config = JSON.stringify({
+  const config = async () => JSON.stringify({
+    snapshot: (await o.state?.load()) ?? null,
     identitySecret: toHex(o.identity.exportSecret()),
     camera: { signPublicKey: toHex(o.camera.signPublicKey), boxPublicKey: toHex(o.camera.boxPublicKey), name: o.cameraName },
     ...(o.expectedRoster ? { expectedRoster: { rosterVersion: o.expectedRoster.rosterVersion, viewerIds: o.expectedRoster.viewerIds.map(toHex) } } : {}),
@@ -74,7 +107,8 @@ export async function startWebViewer(o: WebViewerOptions): Promise<WebViewer> {
   const session = randomBytes(32).toString('hex');
   let origin = '';
   const cookieName = () => `sealcam-viewer-${new URL(origin).port}`;
-  const server: Server = createServer((req, res) => {
+  let saving = Promise.resolve<unknown>(null);
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
     const url = new URL(req.url ?? '/', 'http://viewer');
     const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
     // DNS rebinding: a page of another site whose name resolves to 127.0.0.1 sends its own Host.
@@ -88,9 +122,28 @@ export async function startWebViewer(o: WebViewerOptions): Promise<WebViewer> {
       const freshToken = !tokenUsed && t !== null && t === token;
       if (!hasSession && !freshToken) return res.writeHead(403, headers).end('this link was already used: start `sealcam view --live --web` again for a new one\n');
       tokenUsed = true;
-      return res.writeHead(200, { ...headers, 'content-type': 'application/json', 'set-cookie': `${cookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/` }).end(config);
+      return res.writeHead(200, { ...headers, 'content-type': 'application/json', 'set-cookie': `${cookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/` }).end(await config());
     }
-    res.writeHead(404, headers).end('not found\n');
+    if (url.pathname === '/state' && req.method === 'POST') {
+      if (!sameOrigin(req, origin) || cookieOf(req, cookieName()) !== session) return res.writeHead(403, headers).end('not this viewer\'s page\n');
+      if (!o.state) return res.writeHead(204, headers).end();
+      const body = await readBody(req, MAX_STATE_BYTES);
+      if (body === null) return res.writeHead(413, headers).end('E_MALFORMED: stream state too large\n');
+      const result = (saving = saving.then(() => advanceState(o.state!, body)));
+      try {
+        return res.writeHead((await result) ? 204 : 409, headers).end();
+      } catch (e) {
+        if (!SealcamError.is(e)) throw e;
+        return res.writeHead(400, headers).end(`${e.code}: ${e.message}\n`);
+      }
+    }
+    return res.writeHead(404, headers).end('not found\n');
+  };
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'cache-control': 'no-store' }).end('E_INTERNAL: the viewer server failed on this request\n');
+    });
   });
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', () => resolve()));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -110,6 +163,20 @@ function sameOrigin(req: IncomingMessage, origin: string): boolean {
   if (from !== undefined && from !== origin) return false;
   const site = req.headers['sec-fetch-site'];
   return site === undefined || site === 'same-origin' || site === 'none';
+}
+
+/** The request body as text, or null when it is longer than `limit` bytes (the rest is read and dropped, never kept). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size <= limit) parts.push(d);
+    });
+    req.on('end', () => resolve(size > limit ? null : Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 function cookieOf(req: IncomingMessage, name: string): string | null {
