@@ -113,6 +113,8 @@ interface AccountState extends RefusalRecord {
   queue: Entry[];
   head: number;
   live: Set<Entry>;
+  /** ids of the cameras the store knows in this account */
+  cameras: Set<string>;
   evictedSegments: number;
   evictedAnnouncements: number;
   evictedBytes: number;
@@ -221,9 +223,7 @@ export class OpaqueStore {
   }
 
   cameras(account: string): string[] {
-    const out: string[] = [];
-    for (const k of this.cams.keys()) if (k.startsWith(`${account}/`)) out.push(k.slice(account.length + 1));
-    return out.sort();
+    return [...(this.accounts.get(account)?.cameras ?? [])].sort();
   }
 
   cameraSummaries(account: string): CameraSummary[] {
@@ -419,6 +419,7 @@ export class OpaqueStore {
     if (!c) {
       c = { segments: [], keys: [], bytes: 0, segmentsPerEpoch: new Map(), status: 'ok', refused: 0, refusedBytes: 0, lastRefusedAt: null };
       this.cams.set(key(account, camera), c);
+      this.account(account).cameras.add(camera);
     }
     return c;
   }
@@ -426,7 +427,7 @@ export class OpaqueStore {
   private account(account: string): AccountState {
     let a = this.accounts.get(account);
     if (!a) {
-      a = { bytes: 0, queue: [], head: 0, live: new Set(), evictedSegments: 0, evictedAnnouncements: 0, evictedBytes: 0, status: 'ok', refused: 0, refusedBytes: 0, lastRefusedAt: null };
+      a = { bytes: 0, queue: [], head: 0, live: new Set(), cameras: new Set(), evictedSegments: 0, evictedAnnouncements: 0, evictedBytes: 0, status: 'ok', refused: 0, refusedBytes: 0, lastRefusedAt: null };
       this.accounts.set(account, a);
     }
     return a;
