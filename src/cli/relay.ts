@@ -35,9 +35,9 @@ export function registerRelay(program: Command): void {
     )
     .option('--fault <fault>', 'TEST ONLY: misroute (deliver every camera topic to the other accounts too) or misroute:ACCOUNT; with --broker the relay republishes the traffic itself', fault)
     .option('--retention-days <n>', 'drop segments and announcements stored longer ago than this', positiveInteger, 30)
-    .option('--account-quota <bytes>', "each account's quota: its segments and announcements together (default 1073741824, 1 GiB); an account over it evicts only its own oldest files, and what still does not fit is refused with E_QUOTA and shown in GET …/usage", positiveInteger, DEFAULT_ACCOUNT_QUOTA_BYTES)
-    .option('--retention-bytes <n>', "ceiling of the whole store (default 10 GiB); reaching it makes the uploading account evict its own oldest files, never another account's", positiveInteger, DEFAULT_MAX_STORE_BYTES)
-    .option('--max-cameras <n>', 'camera logins per account (default 64)', positiveInteger, DEFAULT_MAX_CAMERAS_PER_ACCOUNT)
+    .option('--account-quota <bytes>', "each account's quota in bytes (1 GiB by default), its segments and announcements together; an account over it evicts only its own oldest files, and what still does not fit is refused with E_QUOTA and shown in GET …/usage", positiveInteger, DEFAULT_ACCOUNT_QUOTA_BYTES)
+    .option('--retention-bytes <n>', "ceiling of the whole store in bytes (10 GiB by default); reaching it makes the uploading account evict its own oldest files, never another account's", positiveInteger, DEFAULT_MAX_STORE_BYTES)
+    .option('--max-cameras <n>', 'camera logins per account', positiveInteger, DEFAULT_MAX_CAMERAS_PER_ACCOUNT)
     .action(async (opts: { data?: string; host: string; port: number; wsPort: number; httpPort: number; broker?: string; fault?: { misroute: { toAccount?: string } }; retentionDays: number; retentionBytes: number; accountQuota: number; maxCameras: number }) => {
       if (!opts.data) throw new SealcamError('E_CONFIG', 'sealcam relay: --data <dir> is required');
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
