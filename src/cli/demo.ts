@@ -120,7 +120,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     const ownerWatch = new LiveWatch({
       identity: owner,
       camera: cameraPublic,
-      fps: board.video.fps,
       expectedRoster: ownerHome.expectedRoster(await ownerHome.camera('sim')),
       onEvent: (e) => {
         // One live chunk per frame on the sim board: chunk i is frame i of its segment.

@@ -1,19 +1,29 @@
 /**
  * Live decoding in the owner's viewer: the CMAF chunk in each verified live chunk is split into
  * its samples and decoded with node-webcodecs as it arrives (latency mode), starting at the first
- * keyframe. `onFrame` gets each decoded frame's timestamp and, when the caller passed one with the
- * chunk, its capture time (ms), so glass to glass is measured frame by frame.
+ * keyframe. `onFrame` gets each decoded frame's timestamp and, when the caller said which segment
+ * the chunk is from, the frame's capture time (ms, capture-clock.ts), so glass to glass is measured
+ * frame by frame.
  */
 import { EncodedVideoChunk, VideoDecoder, type VideoFrame } from 'node-webcodecs';
 import { SealcamError } from '../protocol/errors.js';
 import { parseChunk, type InitInfo } from '../media/cmaf.js';
 import { flushAll } from './drain.js';
+import { CaptureClock } from './capture-clock.js';
+
+/** Where a live chunk sits: its segment, index and the segment's signed capture time. */
+export interface ChunkPlace {
+  seq: number;
+  chunkIndex: number;
+  captureTime: number;
+}
 
 export class LiveDecoder {
   private readonly decoder: VideoDecoder;
   private started = false;
   private failure: Error | null = null;
   private readonly captureOf = new Map<number, number>();
+  private readonly clock = new CaptureClock();
   decoded = 0;
   submitted = 0;
   skippedBeforeKey = 0;
@@ -37,10 +47,11 @@ export class LiveDecoder {
     this.decoder.configure({ codec: init.codec, description: init.description, optimizeForLatency: true, hardwareAcceleration: 'prefer-software' } as never);
   }
 
-  /** Decode the samples of one verified live chunk (its plaintext payload), captured at `capturedMs`. */
-  push(chunkPayload: Uint8Array, capturedMs?: number): void {
+  /** Decode the samples of one verified live chunk (its plaintext payload). */
+  push(chunkPayload: Uint8Array, place?: ChunkPlace): void {
     if (this.failure) throw new SealcamError('E_BITSTREAM', `live decode failed: ${this.failure.message}`);
     for (const s of parseChunk(chunkPayload, this.init.timescale)) {
+      const capturedMs = place ? this.clock.at(place.seq, place.chunkIndex, place.captureTime, s.timestampUs) : undefined;
       if (!this.started && !s.key) {
         this.skippedBeforeKey++;
         continue;

@@ -16,8 +16,6 @@ import { LiveDecoder } from './live-decoder.js';
 export interface LiveWatchOptions {
   identity: Identity;
   camera: PublicIdentity;
-  /** frames per live chunk period, to give each chunk's frame its capture time (one frame per chunk on every board) */
-  fps: number;
   snapshot?: StreamSnapshot;
   expectedRoster?: ExpectedRoster;
   maxAgeMs?: number;
@@ -96,7 +94,7 @@ export class LiveWatch {
       });
     } else if (e.type === 'chunk' && this.decoder && e.chunk.payload.length) {
       try {
-        this.decoder.push(e.chunk.payload, e.chunk.captureTime + (e.chunk.chunkIndex * 1000) / this.o.fps);
+        this.decoder.push(e.chunk.payload, e.chunk);
       } catch (err) {
         if (!SealcamError.is(err)) throw err;
         this.session.stats.rejected[err.code] = (this.session.stats.rejected[err.code] ?? 0) + 1;
@@ -154,7 +152,6 @@ export async function watchLive(o: WatchLiveOptions): Promise<LiveSummary> {
   const watch = new LiveWatch({
     identity: o.home.identity,
     camera: o.cam.camera,
-    fps: 30,
     ...(o.maxAgeMs !== undefined ? { maxAgeMs: o.maxAgeMs } : {}),
     snapshot: (await o.home.streamState(cameraId)) ?? undefined,
     expectedRoster: o.home.expectedRoster(o.cam),

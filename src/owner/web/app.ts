@@ -15,6 +15,7 @@ import mqtt from 'mqtt';
 import { Identity, LiveSession, SealcamError, cameraTopic, fromHex, publicIdentity, toHex, type ExpectedRoster, type LiveEvent, type StreamSnapshot } from '../../protocol/index.js';
 import { parseChunk, parseInitSegment } from '../../media/cmaf-read.js';
 import { readFrameCode } from '../../media/synthetic.js';
+import { CaptureClock } from '../capture-clock.js';
 
 interface Config {
   /** the stream state kept in the owner home (by `view --live` or an earlier page), or null */
@@ -153,7 +154,8 @@ async function main(): Promise<void> {
   let timescale = 90_000;
   let started = false;
   /** decode timestamp → the segment and capture time of the chunk it came from */
-  const pending = new Map<number, { seq: number; captured: number }>();
+  const pending = new Map<number, { seq: number; captured: number | undefined }>();
+  const clock = new CaptureClock();
   const confirmedSeqs = new Set<number>();
   let shownSeq: number | null = null;
 
@@ -209,9 +211,11 @@ async function main(): Promise<void> {
     if (from) {
       shownSeq = from.seq;
       if (!confirmedSeqs.has(from.seq)) stats.framesDrawnUnconfirmed++;
-      stats.latenciesMs.push(Date.now() - from.captured);
-      if (stats.latenciesMs.length > 2000) stats.latenciesMs.shift(); // the latest 2000 frames, not the whole visit
-      if (stats.framesDrawn % 30 === 0) $('latency').textContent = `live latency (capture → drawn): ${Date.now() - from.captured} ms`;
+      if (from.captured !== undefined) {
+        stats.latenciesMs.push(Date.now() - from.captured);
+        if (stats.latenciesMs.length > 2000) stats.latenciesMs.shift(); // the latest 2000 frames, not the whole visit
+        if (stats.framesDrawn % 30 === 0) $('latency').textContent = `live latency (capture → drawn): ${Math.round(Date.now() - from.captured)} ms`;
+      }
     }
     frame.close();
     render();
@@ -232,7 +236,7 @@ async function main(): Promise<void> {
     for (const s of parseChunk(payload, timescale)) {
       if (!started && !s.key) continue; // a decoder starts at a key frame
       started = true;
-      pending.set(s.timestampUs, { seq, captured: captureTime + (chunkIndex * s.durationUs) / 1000 });
+      pending.set(s.timestampUs, { seq, captured: clock.at(seq, chunkIndex, captureTime, s.timestampUs) });
       if (pending.size > 512) pending.delete(pending.keys().next().value!);
       decoder.decode(new EncodedVideoChunk({ type: s.key ? 'key' : 'delta', timestamp: s.timestampUs, duration: s.durationUs, data: s.data }));
     }
