@@ -157,7 +157,7 @@ export class MqttUploader implements EnvelopeSink {
       protocolVersion: 4,
       username: this.o.username,
       password: this.o.password,
-      clientId: `sealcam-cam-${this.o.cameraId.slice(0, 16)}-${process.pid}`,
+      clientId: `${this.o.username}:${process.pid}`, // in its login's namespace (PROTOCOL.md §11.3)
       clean: true,
       reconnectPeriod: 0, // our own backoff
       connectTimeout: 10_000,

@@ -5,11 +5,17 @@
  * publisher is acknowledged: for QoS 1 the PUBACK of an envelope's last piece leaves only after
  * the envelope is on disk, so a device may drop it from its spool at that point.
  *
+ * Limits (PROTOCOL.md §11.3): bytes before login and packet sizes are checked on the wire before
+ * aedes parses them (conn-guard.ts); logins go through the login guard (login-guard.ts); a client id
+ * is bound to its login; retained messages are counted per account; a client that stops reading is
+ * disconnected once too much waits to be written to it (broker-limits.ts).
+ *
  * `fault: { misroute }` reproduces the seed bug on purpose: every camera message is also delivered
  * (and stored) under the other accounts' topics — or one named stranger account's.
  */
-import { createServer, type Server, type AddressInfo } from 'node:net';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { SealcamError } from '../protocol/errors.js';
@@ -17,6 +23,9 @@ import { cameraTopicOf, mayPublish, maySubscribe, storedTopic, type Principal } 
 import type { AccountStore } from './accounts.js';
 import type { Ingest } from './ingest.js';
 import { misrouteTargets, type MisrouteFault } from './misroute.js';
+import { guardConnection, type GuardedConn } from './conn-guard.js';
+import { LoginGuard } from './login-guard.js';
+import { DEFAULT_BROKER_LIMITS, MAX_MESSAGE_BYTES, RetainedLedger, clientIdRefusal, type BrokerLimits } from './broker-limits.js';
 
 export interface BrokerOptions {
   accounts: AccountStore;
@@ -25,6 +34,10 @@ export interface BrokerOptions {
   port?: number;
   wsPort?: number;
   fault?: { misroute?: MisrouteFault };
+  /** resource limits (§11.3); defaults DEFAULT_BROKER_LIMITS */
+  limits?: Partial<BrokerLimits>;
+  /** login rate limits and the hashing pool, shared with the HTTP API (default: a new one) */
+  loginGuard?: LoginGuard;
   log?: (msg: string) => void;
 }
 
@@ -32,37 +45,83 @@ export interface RunningBroker {
   aedes: Aedes;
   port: number;
   wsPort: number;
-  stats: { refusedPublishes: number; refusedSubscribes: number; refusedLogins: number; misrouted: number };
+  stats: BrokerStats;
+  loginGuard: LoginGuard;
+  limits: BrokerLimits;
   close(): Promise<void>;
 }
 
-const MAX_MESSAGE_BYTES = 256 * 1024;
+export interface BrokerStats {
+  refusedPublishes: number;
+  refusedSubscribes: number;
+  refusedLogins: number;
+  misrouted: number;
+  /** logins refused by the login guard before any password was checked (CONNACK 3) */
+  throttledLogins: number;
+  /** connections cut because a packet (or the bytes before login) was over its limit */
+  tooLarge: number;
+  /** CONNECTs refused for a client id of another login (CONNACK 2) */
+  refusedClientIds: number;
+  /** retained publishes refused over the account's retained limit */
+  refusedRetained: number;
+  /** clients disconnected with more than maxQueuedBytes waiting to be written */
+  slowConsumers: number;
+}
+
+/** CONNACK return codes (MQTT 3.1.1 §3.2.2.3). */
+const CONNACK = { identifierRejected: 2, serverUnavailable: 3, badLogin: 4 } as const;
 
 export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
   const host = o.host ?? '127.0.0.1';
   const log = o.log ?? (() => undefined);
   const principals = new WeakMap<Client, Principal>();
-  const stats = { refusedPublishes: 0, refusedSubscribes: 0, refusedLogins: 0, misrouted: 0 };
+  const stats: BrokerStats = { refusedPublishes: 0, refusedSubscribes: 0, refusedLogins: 0, misrouted: 0, throttledLogins: 0, tooLarge: 0, refusedClientIds: 0, refusedRetained: 0, slowConsumers: 0 };
+  const limits: BrokerLimits = { ...DEFAULT_BROKER_LIMITS, ...o.limits };
+  const loginGuard = o.loginGuard ?? new LoginGuard();
+  const guarded = new WeakMap<object, GuardedConn>();
+  const retained = new RetainedLedger(limits);
+  const refuse = (returnCode: number, message: string) => Object.assign(new Error(message), { returnCode }) as never;
 
   const aedes = await Aedes.createBroker({
     drainTimeout: 30_000,
-    connectTimeout: 10_000,
+    connectTimeout: limits.connectTimeoutMs,
     maxClientsIdLength: 128,
     authenticate: (client, username, password, done) => {
       if (!username || !password) {
         stats.refusedLogins++;
-        return done(Object.assign(new Error('credentials required'), { returnCode: 4 }) as never, false);
+        return done(refuse(CONNACK.badLogin, 'credentials required'), false);
       }
-      o.accounts.authenticate(username, password.toString('utf8')).then(
+      const conn = guarded.get(client.conn);
+      loginGuard.attempt(conn?.source ?? 'unknown', username, () => o.accounts.authenticate(username, password.toString('utf8'))).then(
         (p) => {
           if (!p) {
             stats.refusedLogins++;
-            return done(Object.assign(new Error('bad username or password'), { returnCode: 4 }) as never, false);
+            return done(refuse(CONNACK.badLogin, 'bad username or password'), false);
+          }
+          const idRefusal = clientIdRefusal(client.id, p, {
+            clean: client.clean,
+            isUsername: (name) => o.accounts.user(name) !== undefined,
+            connectedAs: (id) => {
+              const holder = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[id];
+              return holder ? (principals.get(holder)?.username ?? '') : undefined;
+            },
+          });
+          if (idRefusal) {
+            stats.refusedClientIds++;
+            log(`E_CLIENT_ID: refused login ${p.username}: ${idRefusal}`);
+            return done(refuse(CONNACK.identifierRejected, idRefusal), false);
           }
           principals.set(client, p);
+          if (conn) conn.scanner.authenticated = true;
           done(null, true);
         },
-        (e: Error) => done(Object.assign(e, { returnCode: 3 }) as never, false),
+        (e: Error) => {
+          if (SealcamError.is(e, 'E_RATE_LIMITED') || SealcamError.is(e, 'E_OVERLOADED')) {
+            stats.throttledLogins++;
+            log(`${e.message} (login ${JSON.stringify(username.slice(0, 100))})`);
+          }
+          done(refuse(CONNACK.serverUnavailable, e.message), false);
+        },
       );
     },
     authorizePublish: (client, packet, done) => {
@@ -74,6 +133,14 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
         return done(new SealcamError('E_ACL', `publish to ${packet.topic} not allowed`));
       }
       if (packet.payload.length > MAX_MESSAGE_BYTES) return done(new SealcamError('E_ACL', `message of ${packet.payload.length} bytes exceeds ${MAX_MESSAGE_BYTES}`));
+      if (packet.retain) {
+        const over = retained.take(p.account, packet.topic, packet.payload.length);
+        if (over) {
+          stats.refusedRetained++;
+          log(`E_RETAINED_LIMIT: refused retained publish by ${p.username} to ${packet.topic}: ${over}`);
+          return done(new SealcamError('E_RETAINED_LIMIT', over));
+        }
+      }
       const stored = storedTopic(packet.topic);
       if (!stored) return done(null);
       o.ingest.take(stored.account, stored.camera, stored.channel, toBytes(packet.payload)).then(() => done(null), done);
@@ -87,7 +154,33 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
       }
       done(null, sub);
     },
+    // Every delivery passes here first: a client with too much still waiting to be written is cut
+    // off instead of buffering without end (aedes' drainTimeout alone lets 30 s pile up).
+    authorizeForward: (client, packet) => {
+      const queued = guarded.get(client.conn)?.queuedBytes() ?? 0;
+      if (queued <= limits.maxQueuedBytes) return packet;
+      if (!client.conn.destroyed) {
+        stats.slowConsumers++;
+        log(`E_SLOW_CONSUMER: disconnected ${principals.get(client)?.username ?? 'a client'}: ${queued} bytes waiting to be written; the limit is ${limits.maxQueuedBytes}`);
+        client.conn.destroy();
+      }
+      return null;
+    },
   });
+
+  const handle = (conn: Duplex, source: string, queuedBytes: () => number, req?: IncomingMessage) => {
+    const g = guardConnection(conn, {
+      limits,
+      source,
+      queuedBytes,
+      onViolation: (e, g) => {
+        stats.tooLarge++;
+        log(`${e.message} (from ${g.source}, after ${g.scanner.bytes} bytes)`);
+      },
+    });
+    guarded.set(conn, g);
+    aedes.handle(conn, req as never);
+  };
 
   if (o.fault?.misroute) {
     const fault = o.fault.misroute;
@@ -105,13 +198,16 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
     });
   }
 
-  const tcp: Server = createServer(aedes.handle);
+  const tcp: Server = createServer((socket: Socket) => handle(socket, socket.remoteAddress ?? 'unknown', () => socket.writableLength));
   await listen(tcp, o.port ?? 0, host);
   const http: HttpServer = createHttpServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
   });
   const wss = new WebSocketServer({ server: http, maxPayload: MAX_MESSAGE_BYTES + 1024 });
-  wss.on('connection', (ws, req) => aedes.handle(createWebSocketStream(ws), req));
+  wss.on('connection', (ws, req) => {
+    const stream = createWebSocketStream(ws);
+    handle(stream, req.socket.remoteAddress ?? 'unknown', () => stream.writableLength + ws.bufferedAmount, req);
+  });
   await listen(http, o.wsPort ?? 0, host);
 
   return {
@@ -119,6 +215,8 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
     port: (tcp.address() as AddressInfo).port,
     wsPort: (http.address() as AddressInfo).port,
     stats,
+    loginGuard,
+    limits,
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
       await Promise.all([closeServer(tcp), closeServer(http), new Promise<void>((r) => aedes.close(() => r()))]);
