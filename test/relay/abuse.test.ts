@@ -7,6 +7,9 @@ import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { join } from 'node:path';
 import type { Relay } from '../../src/relay/relay.js';
+import { Ingest } from '../../src/relay/ingest.js';
+import type { OpaqueStore } from '../../src/relay/store.js';
+import { splitForTransport } from '../../src/protocol/transport-chunk.js';
 import { toHex } from '../../src/protocol/bytes.js';
 import { embeddedRelay, redeemCamera, tempDir } from '../helpers/relay.js';
 import { household } from '../helpers/fixtures.js';
@@ -220,4 +223,25 @@ test('a CONNECT within the limits still works for the raw client (control)', asy
   } finally {
     await relay.close();
   }
+});
+
+test('unfinished reassemblies are dropped once their camera completes nothing for the stall timeout', async (t) => {
+  let now = 0;
+  const logs: string[] = [];
+  const stallMs = 60_000;
+  // Nothing completes here, so the store is never reached.
+  const ingest = new Ingest({} as OpaqueStore, (m) => logs.push(m), { stallMs }, () => now);
+  const size = 8 * MiB;
+  const [a] = splitForTransport(new Uint8Array(size).fill(1));
+  const b = splitForTransport(new Uint8Array(size).fill(2));
+  await ingest.take('home', 'a'.repeat(32), 'seg', a!);
+  t.is(ingest.reassemblyBytes, size, 'the first piece of an 8 MiB envelope holds 8 MiB');
+  now += stallMs - 1000;
+  await ingest.take('home', 'b'.repeat(32), 'seg', b[0]!);
+  t.is(ingest.reassemblyBytes, 2 * size, 'both held before the timeout');
+  now += 2000;
+  await ingest.take('home', 'b'.repeat(32), 'seg', b[1]!);
+  t.is(ingest.reassemblyBytes, size, `camera a's reassembly is dropped after ${stallMs} ms, camera b's is not; logs: ${logs.join(' | ')}`);
+  t.is(ingest.stats.stalled, 1);
+  t.true(logs.some((l) => l.startsWith('E_REASSEMBLY_LIMIT') && l.includes(`${size} bytes`)), logs.join(' | '));
 });
