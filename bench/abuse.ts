@@ -69,7 +69,7 @@ peak = await peakDuring(async () => {
   for (let i = 0; i < 400; i++) {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, ...login });
     c.on('error', () => undefined);
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     let n = 0;
     for (; i < 400; i++, n++) {
       const topic = i % 2 ? `sc/v1/home/junk${i}/roster` : `sc/v1/pair/${i.toString(16).padStart(32, '0')}`;
