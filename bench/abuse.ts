@@ -19,7 +19,7 @@ const dataDir = join(await tempDir('bench-abuse'), 'relay');
 const accounts = await AccountStore.open(dataDir);
 const owner = await accounts.addAccount('home');
 const [port, wsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
-const relay = spawn(process.execPath, ['bin/sealcam.js', 'relay', '--data', dataDir, '--port', String(port), '--ws-port', String(wsPort), '--http-port', String(httpPort)], { stdio: 'ignore' });
+const relay = spawn(process.execPath, ['bin/sealcam.js', 'relay', '--data', dataDir, '--plaintext', '--port', String(port), '--ws-port', String(wsPort), '--http-port', String(httpPort)], { stdio: 'ignore' });
 await waitForPort(port, 60_000);
 
 const rssMB = (field: 'VmRSS' | 'VmHWM' = 'VmRSS') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${relay.pid}/status`, 'utf8'))![1]) / 1024;

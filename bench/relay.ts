@@ -193,7 +193,7 @@ async function benchBroker(name: string, maxCameras: number): Promise<StepResult
   let pids: number[];
   if (name === 'embedded') {
     const port = await freePort();
-    const relay = startChild(process.execPath, [BIN, 'relay', '--data', dataDir, '--port', String(port), '--ws-port', '0', '--http-port', '0']);
+    const relay = startChild(process.execPath, [BIN, 'relay', '--data', dataDir, '--plaintext', '--port', String(port), '--ws-port', '0', '--http-port', '0']);
     children.push(relay);
     await relayUp(relay);
     url = `mqtt://127.0.0.1:${port}`;
@@ -207,7 +207,7 @@ async function benchBroker(name: string, maxCameras: number): Promise<StepResult
     children.push(m);
     await waitForPort(port, 30_000);
     url = `mqtt://127.0.0.1:${port}`;
-    const worker = startChild(process.execPath, [BIN, 'relay', '--data', dataDir, '--broker', url, '--http-port', '0']);
+    const worker = startChild(process.execPath, [BIN, 'relay', '--data', dataDir, '--plaintext', '--broker', url, '--http-port', '0']);
     children.push(worker);
     await relayUp(worker);
     pids = [m.pid!, worker.pid!];

@@ -28,7 +28,7 @@ const P = JSON.parse(readFileSync(new URL('./vectors/pairing.json', import.meta.
   qr: string;
   now: number;
   camera: { signPublicKey: string; boxPublicKey: string; id: string };
-  offer: { version: number; ownerSignPublic: string; ownerBoxPublic: string; secret: string; expiresAt: number; provisionToken: string; account: string; relayUrl: string };
+  offer: { version: number; ownerSignPublic: string; ownerBoxPublic: string; secret: string; expiresAt: number; provisionToken: string; account: string; relayUrl: string; relayFingerprint: string };
   derived: { pairingId: string; pairingKey: string; cameraNonce: string; ownerNonce: string; commitment: string; confirmationCode: string };
   messages: { answer: string; ownerNonce: string; reveal: string; roster: string; rosterBody: string };
   invalid: { name: string; now: number; steps: PairStep[]; error: string }[];
@@ -45,6 +45,7 @@ test('the pairing code decodes to the offer, and the derived values match', (t) 
       provisionToken: toHex(offer.provisionToken),
       account: offer.account,
       relayUrl: offer.relayUrl,
+      relayFingerprint: toHex(offer.relayFingerprint!),
     },
     (({ version, ...rest }) => rest)(P.offer),
   );

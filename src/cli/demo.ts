@@ -31,6 +31,7 @@ import { runAgent } from '../device/agent.js';
 import { Spool } from '../device/spool.js';
 import { MqttUploader } from '../device/uploader.js';
 import { startRelay } from '../relay/relay.js';
+import { relayTls } from '../relay/tls.js';
 import { decodeFrameCodes } from '../owner/decode.js';
 import { fetchHistory, listCameras } from '../owner/history.js';
 import { readBrokerAdmin } from '../relay/dynsec.js';
@@ -58,7 +59,7 @@ export interface DemoReport {
   /** the owner's live view: chunks confirmed by the camera's seal, still unconfirmed, rejected by code */
   live: { chunksConfirmed: number; chunksUnconfirmed: number; rejected: Record<string, number>; alarms: string[] };
   pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number; msFromCodeInFramesToPaired: number };
-  broker: { url: string; kind: 'embedded' | 'external'; checksLogins: boolean };
+  broker: { url: string; kind: 'embedded' | 'external'; checksLogins: boolean; /** the relay key the owner and the camera pinned (null: plaintext) */ relayFingerprint: string | null };
 }
 
 
@@ -85,8 +86,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const tag = o.broker ? `-${toHex(systemRandom(3))}` : '';
   const HOME = `home${tag}`;
   const STRANGER = `stranger${tag}`;
-  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: STRANGER } }, ...external, log: o.broker ? o.log : undefined });
-  o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : ''}, ${relay.httpUrl} (fault: misroute to account "${STRANGER}")`);
+  // The embedded relay uses TLS, as `sealcam relay` does by default: a self-signed certificate in
+  // this run's directory, whose key the owner pins and the pairing code carries to the camera
+  // (§15.8). Through an external broker the demo speaks whatever its URL says (mqtt:// is plaintext).
+  const tls = o.broker ? null : await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] });
+  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: STRANGER } }, ...external, tls, log: o.broker ? o.log : undefined });
+  o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : ''}, ${relay.httpUrl} (fault: misroute to account "${STRANGER}")${relay.fingerprint ? `; relay key ${relay.fingerprint}` : ''}`);
+  /** a relay login as `owner login` stores it: with the relay's key pinned when it has one */
+  const pinned = <T extends object>(login: T) => ({ ...login, httpUrl: relay.httpUrl, ...(relay.fingerprint ? { fingerprint: relay.fingerprint } : {}) });
   try {
     const checksLogins = o.broker ? await brokerChecksLogins(o.broker) : true;
     if (!checksLogins) o.log(`WARNING: ${o.broker} accepts any login: every client on it can subscribe to every camera. Only the sealing keeps the video private there.`);
@@ -94,7 +101,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     const ownerLogin = await relay.accounts.addAccount(HOME);
     const strangerLogin = await relay.accounts.addAccount(STRANGER);
     const ownerHome = await OwnerHome.init(join(out, 'owner'));
-    await ownerHome.setRelay({ httpUrl: relay.httpUrl, ...ownerLogin });
+    await ownerHome.setRelay(pinned(ownerLogin));
     const owner = ownerHome.identity;
 
     // Pairing through the lens: the owner's code appears in front of the sim camera.
@@ -126,7 +133,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
         if (e.type === 'chunk') latencies.push(Date.now() - (e.chunk.captureTime + (e.chunk.chunkIndex * 1000) / board.video.fps));
       },
     });
-    const ownerLive = await connectMqtt(relay.mqttUrl, ownerLogin);
+    const ownerLive = await connectMqtt(relay.mqttUrl, pinned(ownerLogin));
     ownerLive.on('message', (topic, payload) => ownerWatch.handle(topic, new Uint8Array(payload)));
     await ownerLive.subscribeAsync(accountWildcard(HOME), { qos: 1 });
 
@@ -138,7 +145,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     const strangerSession = new LiveSession(strangersOwnCamera.public, stranger, { now: Date.now });
     const codes = new Set<string>();
     const s = { liveReceived: 0, liveRejected: 0, segReceived: 0, segRejected: 0 };
-    const strangerLive = await connectMqtt(relay.mqttUrl, strangerLogin);
+    const strangerLive = await connectMqtt(relay.mqttUrl, pinned(strangerLogin));
     strangerLive.on('message', (topic, payload) => {
       if (!topic.endsWith('/live')) return;
       s.liveReceived++;
@@ -181,15 +188,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     // The owner's history → owner.mp4, decoded.
     const historyViewer = new Viewer(owner);
     historyViewer.pin(cameraPublic);
-    const ownerHistory = await fetchHistory({ httpUrl: relay.httpUrl, ...ownerLogin }, historyViewer, home.identity.idHex);
+    const ownerHistory = await fetchHistory(pinned(ownerLogin), historyViewer, home.identity.idHex);
     const ownerMp4 = join(out, 'owner.mp4');
     await writeFile(ownerMp4, ownerHistory.mp4, { mode: 0o600 }); // decrypted video
     const decoded = ownerHistory.mp4.length ? (await decodeFrameCodes(ownerHistory.mp4)).length : 0;
 
     // The stranger's history: the misrouted copies.
     let strangerFrames = 0;
-    for (const cam of await listCameras({ httpUrl: relay.httpUrl, ...strangerLogin })) {
-      const h = await fetchHistory({ httpUrl: relay.httpUrl, ...strangerLogin }, strangerViewer, cam);
+    for (const cam of await listCameras(pinned(strangerLogin))) {
+      const h = await fetchHistory(pinned(strangerLogin), strangerViewer, cam);
       s.segReceived += h.segmentsListed;
       s.segRejected += h.rejected.length;
       for (const r of h.rejected) codes.add(r.code);
@@ -200,7 +207,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       const c = await connectMqtt(relay.mqttUrl, cameraLogin);
       for (const ch of ['keys', 'status'] as const) await c.publishAsync(cameraTopic(HOME, cam, ch), Buffer.alloc(0), { qos: 1, retain: true });
       await c.endAsync();
-      const owner = await connectMqtt(relay.mqttUrl, ownerLogin); // the roster topic is the owner's to write
+      const owner = await connectMqtt(relay.mqttUrl, pinned(ownerLogin)); // the roster topic is the owner's to write
       await owner.publishAsync(cameraTopic(HOME, cam, 'roster'), Buffer.alloc(0), { qos: 1, retain: true });
       await owner.endAsync();
     }
@@ -230,7 +237,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       },
       live: { chunksConfirmed: live.chunksConfirmed, chunksUnconfirmed: live.chunksUnconfirmed, rejected: live.rejected, alarms: live.alarms },
       pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned, msFromCodeInFramesToPaired: pairMs },
-      broker: { url: relay.mqttUrl, kind: o.broker ? 'external' : 'embedded', checksLogins },
+      broker: { url: relay.mqttUrl, kind: o.broker ? 'external' : 'embedded', checksLogins, relayFingerprint: relay.fingerprint },
     };
   } finally {
     await relay.close();

@@ -8,7 +8,8 @@ import { qrTerminal, scanQrPng, writeQrPng } from '../media/qr.js';
 import { addViewer, revokeViewer } from '../owner/household.js';
 import { decodeViewerCode, encodeViewerCode } from '../protocol/index.js';
 import { SealcamError } from '../protocol/errors.js';
-import { listAccountCameras } from '../owner/relay-api.js';
+import { listAccountCameras, pinRelay } from '../owner/relay-api.js';
+import { parseFingerprint } from '../media/pinned-tls.js';
 import { relayUrl, seconds } from './options.js';
 
 
@@ -30,11 +31,15 @@ export function registerOwner(program: Command): void {
     .requiredOption('--account <name>', 'account name')
     .requiredOption('--username <name>', 'viewer login')
     .requiredOption('--password-file <file>', "file holding the password ('-' for stdin)")
-    .action(async (opts: { home: string; relay: string; account: string; username: string; passwordFile: string }) => {
+    .option('--fingerprint <sha256/…>', "the relay's key fingerprint as `sealcam relay` prints it; without it the key the relay presents is pinned on first use and shown for you to compare")
+    .action(async (opts: { home: string; relay: string; account: string; username: string; passwordFile: string; fingerprint?: string }) => {
       const home = await OwnerHome.open(resolve(opts.home));
       const password = (opts.passwordFile === '-' ? await readStdin() : await readFile(opts.passwordFile, 'utf8')).trim();
       if (!password) throw new SealcamError('E_CONFIG', 'empty password');
-      const login = { httpUrl: relayUrl(opts.relay), account: opts.account, username: opts.username, password };
+      const httpUrl = relayUrl(opts.relay);
+      const pin = await pinRelay(httpUrl, opts.fingerprint ? parseFingerprint(opts.fingerprint, '--fingerprint') : undefined);
+      process.stderr.write(`${pin.how}\n`);
+      const login = { httpUrl, account: opts.account, username: opts.username, password, ...(pin.fingerprint ? { fingerprint: pin.fingerprint } : {}) };
       // Checked against the relay before it is stored: a wrong password is refused here, not at the next command.
       await listAccountCameras(login, `wrong username or password for account ${JSON.stringify(opts.account)}: check --username and the password file (the login \`sealcam relay account add\` printed)`);
       await home.setRelay(login);
@@ -51,7 +56,11 @@ export function registerOwner(program: Command): void {
     .action(async (opts: { home: string; name: string; relay?: string; qrPng?: string; timeout: number }) => {
       const home = await OwnerHome.open(resolve(opts.home));
       if (opts.relay) {
-        const login = { ...(await home.relay()), httpUrl: relayUrl(opts.relay) };
+        const httpUrl = relayUrl(opts.relay);
+        const pin = await pinRelay(httpUrl);
+        process.stderr.write(`${pin.how}\n`);
+        const { fingerprint: _old, ...stored } = await home.relay();
+        const login = { ...stored, httpUrl, ...(pin.fingerprint ? { fingerprint: pin.fingerprint } : {}) };
         await listAccountCameras(login); // stored only once the relay at the new URL knows the login
         await home.setRelay(login);
       }

@@ -6,6 +6,7 @@ import { AccountStore, DEFAULT_MAX_CAMERAS_PER_ACCOUNT } from '../relay/accounts
 import { DEFAULT_ACCOUNT_QUOTA_BYTES, DEFAULT_MAX_STORE_BYTES } from '../relay/store.js';
 import { writeMosquittoConfig } from '../relay/mosquitto.js';
 import { ensureStoreLogin, startRelay } from '../relay/relay.js';
+import { parseFingerprint, relayTls } from '../relay/tls.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, brokerAdminFor, findDynsecPlugin, readBrokerAdmin } from '../relay/dynsec.js';
 import { SealcamError } from '../protocol/errors.js';
 
@@ -20,6 +21,26 @@ function fault(value: string): { misroute: { toAccount?: string } } {
   return { misroute: m[1] ? { toAccount: m[1] } : {} };
 }
 
+interface RelayCliOptions {
+  data?: string;
+  host: string;
+  port: number;
+  wsPort: number;
+  httpPort: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  plaintext?: boolean;
+  broker?: string;
+  brokerFingerprint?: string;
+  fault?: { misroute: { toAccount?: string } };
+  retentionDays: number;
+  retentionBytes: number;
+  accountQuota: number;
+  maxCameras: number;
+}
+
+const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || host === 'localhost';
+
 export function registerRelay(program: Command): void {
   const relay = program
     .command('relay')
@@ -27,8 +48,12 @@ export function registerRelay(program: Command): void {
     .option('--data <dir>', 'data directory: accounts (hashed credentials) and the opaque store (required)')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'MQTT over TCP', port, 1883)
-    .option('--ws-port <n>', 'MQTT over plain WebSocket (for browser viewers; put TLS in front in production)', port, 9001)
+    .option('--ws-port <n>', 'MQTT over WebSocket (for browser viewers)', port, 9001)
     .option('--http-port <n>', 'history and provisioning HTTP API', port, 8080)
+    .option('--tls-cert <file>', 'PEM certificate (e.g. CA-issued, for browsers) for MQTT, WebSocket and HTTPS; without it the relay makes a self-signed one in <data>/tls/ on first start and keeps it')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--plaintext', 'no TLS: logins and the relay identity cross the network in clear (only for the loopback address or a network you trust)')
+    .option('--broker-fingerprint <sha256/…>', "with --broker mqtts://…: the key the broker must present (default: this relay's own, which relay mosquitto-config gives Mosquitto)")
     .option(
       '--broker <url>',
       'attach the store to this external broker (e.g. mqtt://127.0.0.1:1884) instead of embedding aedes; it must know the logins (relay mosquitto-config), and with --dynamic-security there the relay adds new ones (cameras provisioned later) itself',
@@ -38,11 +63,17 @@ export function registerRelay(program: Command): void {
     .option('--account-quota <bytes>', "each account's quota in bytes (1 GiB by default), its segments and announcements together; an account over it evicts only its own oldest files, and what still does not fit is refused with E_QUOTA and shown in GET …/usage", positiveInteger, DEFAULT_ACCOUNT_QUOTA_BYTES)
     .option('--retention-bytes <n>', "ceiling of the whole store in bytes (10 GiB by default); reaching it makes the uploading account evict its own oldest files, never another account's", positiveInteger, DEFAULT_MAX_STORE_BYTES)
     .option('--max-cameras <n>', 'camera logins per account', positiveInteger, DEFAULT_MAX_CAMERAS_PER_ACCOUNT)
-    .action(async (opts: { data?: string; host: string; port: number; wsPort: number; httpPort: number; broker?: string; fault?: { misroute: { toAccount?: string } }; retentionDays: number; retentionBytes: number; accountQuota: number; maxCameras: number }) => {
+    .action(async (opts: RelayCliOptions) => {
       if (!opts.data) throw new SealcamError('E_CONFIG', 'sealcam relay: --data <dir> is required');
+      if (opts.plaintext && (opts.tlsCert || opts.tlsKey)) throw new SealcamError('E_CONFIG', '--plaintext and --tls-cert/--tls-key exclude each other');
+      const dataDir = resolve(opts.data);
+      if (opts.plaintext && !isLoopback(opts.host)) process.stderr.write(`WARNING: --plaintext on ${opts.host}: logins and the relay's identity cross the network in clear\n`);
+      const tls = opts.plaintext
+        ? null
+        : await relayTls({ dataDir, hosts: [opts.host], ...(opts.tlsCert ? { certFile: resolve(opts.tlsCert) } : {}), ...(opts.tlsKey ? { keyFile: resolve(opts.tlsKey) } : {}) });
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
       const r = await startRelay({
-        dataDir: resolve(opts.data!),
+        dataDir,
         host: opts.host,
         port: opts.port,
         wsPort: opts.wsPort,
@@ -50,10 +81,18 @@ export function registerRelay(program: Command): void {
         retention: { maxAgeMs: opts.retentionDays * 86_400_000, maxBytes: opts.retentionBytes, accountQuotaBytes: opts.accountQuota },
         maxCamerasPerAccount: opts.maxCameras,
         ...(opts.broker ? { broker: opts.broker } : {}),
+        ...(opts.brokerFingerprint ? { brokerFingerprint: parseFingerprint(opts.brokerFingerprint, '--broker-fingerprint') } : {}),
         ...(opts.fault ? { fault: opts.fault } : {}),
+        tls,
         log: (m) => process.stderr.write(`relay: ${m}\n`),
       });
-      process.stdout.write(`relay up: mqtt ${r.mqttUrl}${r.wsUrl ? `, websocket ${r.wsUrl}` : ''}, http ${r.httpUrl}, data ${resolve(opts.data!)}\n`);
+      process.stdout.write(`relay up: mqtt ${r.mqttUrl}${r.wsUrl ? `, websocket ${r.wsUrl}` : ''}, http ${r.httpUrl}, data ${dataDir}\n`);
+      if (tls) {
+        process.stdout.write(
+          `relay key fingerprint: ${tls.fingerprint} (${tls.origin === 'files' ? `from ${opts.tlsCert}` : `self-signed, kept in ${resolve(dataDir, 'tls')}`})\n` +
+            `  pairing codes carry it, so cameras trust this relay only; owners compare it at \`sealcam owner login\`\n`,
+        );
+      }
       const stop = async () => {
         await r.close();
         process.exit(0);
@@ -103,18 +142,20 @@ export function registerRelay(program: Command): void {
     .option('--run-as <user>', "user for mosquitto.conf's `user` line (Mosquitto started as root otherwise drops to `mosquitto`, which cannot read the 0600 files unless you chown them)")
     .option('--dynamic-security', "use Mosquitto's dynamic-security plugin: the relay (--broker) adds each new login, e.g. a camera's at provisioning, without a restart; its admin login is kept in <data>/broker-admin.json")
     .option('--plugin <path>', 'mosquitto_dynamic_security.so (default: looked for in the usual library directories)')
-    .action(async (opts: { data: string; out: string; host: string; port: number; runAs?: string; dynamicSecurity?: boolean; plugin?: string }) => {
+    .option('--plaintext', "a plain MQTT listener (by default it uses the relay's TLS certificate, made in <data>/tls/ if there is none yet, so cameras that pinned the relay trust the broker)")
+    .action(async (opts: { data: string; out: string; host: string; port: number; runAs?: string; dynamicSecurity?: boolean; plugin?: string; plaintext?: boolean }) => {
       const dataDir = resolve(opts.data);
       const store = await AccountStore.open(dataDir);
       await ensureStoreLogin(store, dataDir);
-      const url = `mqtt://${opts.host}:${opts.port}`;
+      const tls = opts.plaintext ? null : await relayTls({ dataDir, hosts: [opts.host] });
+      const url = `${tls ? 'mqtts' : 'mqtt'}://${opts.host}:${opts.port}`;
       let dynamicSecurity;
       if (opts.dynamicSecurity) {
         const plugin = opts.plugin ?? (await findDynsecPlugin());
         if (!plugin) throw new SealcamError('E_CONFIG', 'mosquitto_dynamic_security.so not found; give its path with --plugin');
         dynamicSecurity = { plugin, admin: await brokerAdminFor(dataDir, url) };
       }
-      const files = await writeMosquittoConfig(store, resolve(opts.out), { host: opts.host, port: opts.port, ...(opts.runAs ? { runAs: opts.runAs } : {}), ...(dynamicSecurity ? { dynamicSecurity } : {}) });
+      const files = await writeMosquittoConfig(store, resolve(opts.out), { host: opts.host, port: opts.port, ...(opts.runAs ? { runAs: opts.runAs } : {}), ...(dynamicSecurity ? { dynamicSecurity } : {}), ...(tls ? { tls } : {}) });
       process.stdout.write(
         `wrote ${files.confPath}\n${files.files.map((f) => `      ${f}\n`).join('')}run: mosquitto -c ${files.confPath}\nthen: sealcam relay --data ${opts.data} --broker ${url}\n` +
           (dynamicSecurity ? `(the broker's admin login is in ${resolve(dataDir, BROKER_ADMIN_FILE)}; sealcam demo --broker ${url} --broker-admin ${resolve(dataDir, BROKER_ADMIN_FILE)} runs the demo through it)\n` : ''),

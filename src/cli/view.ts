@@ -55,7 +55,7 @@ export function registerView(program: Command): void {
         if (h.rejected.length || h.announcementsRejected.length || h.tailMissing || h.rosterLag) process.exitCode = 3;
         return;
       }
-      const info = await relayInfo(login.httpUrl);
+      const info = await relayInfo(login);
       if (opts.web) {
         if (!info.wsUrl) throw new SealcamError('E_CONFIG', 'the relay has no WebSocket listener (an external broker?): the browser viewer needs MQTT over WebSocket');
         const web = await startWebViewer({ identity: home.identity, camera: cam.camera, cameraName: opts.camera, login, wsUrl: info.wsUrl, expectedRoster: home.expectedRoster(cam), state: { load: () => home.streamState(cameraId), save: (snapshot) => home.saveStreamState(cameraId, snapshot) }, ...(opts.port ? { port: opts.port } : {}) });

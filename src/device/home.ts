@@ -45,11 +45,13 @@ export interface Pairing {
 }
 
 export interface RelayLogin {
-  /** mqtt://host:port */
+  /** mqtt(s)://host:port */
   url: string;
   account: string;
   username: string;
   password: string;
+  /** the relay's key (`sha256/…`) from the owner's pairing code: the only key this camera trusts (§15.8) */
+  fingerprint?: string;
 }
 
 export class DeviceHome {
@@ -165,7 +167,8 @@ export class DeviceHome {
     if (r.v !== 1 || typeof r.url !== 'string' || typeof r.username !== 'string' || typeof r.password !== 'string' || typeof r.account !== 'string') {
       throw new SealcamError('E_CONFIG', `${path}: damaged relay login`);
     }
-    return { url: r.url, account: r.account, username: r.username, password: r.password };
+    if (r.fingerprint !== undefined && !/^sha256\/[A-Za-z0-9_-]{43}$/.test(r.fingerprint)) throw new SealcamError('E_CONFIG', `${path}: damaged relay fingerprint`);
+    return { url: r.url, account: r.account, username: r.username, password: r.password, ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}) };
   }
 
   /**

@@ -19,6 +19,7 @@ import {
 import { QrScanner, scanQrPng } from '../media/qr.js';
 import { connectMqtt } from '../media/mqtt.js';
 import { relayFetch, relayJson } from '../media/relay-http.js';
+import { fingerprintText } from '../media/pinned-tls.js';
 import { z } from 'zod';
 import type { CaptureSource } from '../media/source.js';
 import type { DeviceHome } from './home.js';
@@ -86,16 +87,20 @@ export async function pairAsCamera(home: DeviceHome, codeText: string, o: Device
   // stopped waiting by then).
   const deadline = Math.min(now() + (o.timeoutMs ?? 60_000), offer.expiresAt);
   const left = () => Math.max(1, deadline - now());
+  // The relay must present the key the owner's code names, before the token or anything else is sent.
+  const fingerprint = offer.relayFingerprint ? fingerprintText(offer.relayFingerprint) : undefined;
   const res = await relayFetch(`${offer.relayUrl}/v1/provision`, {
+    pin: fingerprint ?? null,
     method: 'POST',
     json: provisionBody(home, offer.provisionToken),
     timeoutMs: left(),
     onUnauthorized: 'ask the owner for a new code',
   });
   const login = await relayJson(res, ProvisionedLogin, 'POST /v1/provision');
-  await home.setRelay({ url: login.mqttUrl, account: login.account, username: login.username, password: login.password });
+  const relayLogin = { url: login.mqttUrl, account: login.account, username: login.username, password: login.password, ...(fingerprint ? { fingerprint } : {}) };
+  await home.setRelay(relayLogin);
   const topic = pairingTopic(pairingId(offer.secret));
-  const client = await connectMqtt(login.mqttUrl, login);
+  const client = await connectMqtt(login.mqttUrl, relayLogin);
   const handshake = new CameraHandshake(offer, home.identity, systemRandom);
   const run = handshake.run({ now, publish: (m) => client.publishAsync(topic, Buffer.from(m), { qos: 1 }), ...(o.onIgnored ? { onIgnored: o.onIgnored } : {}) });
   client.on('message', (t, payload) => t === topic && run.deliver(new Uint8Array(payload)));

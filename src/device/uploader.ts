@@ -15,6 +15,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { splitForTransport, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/transport-chunk.js';
 import { cameraTopic } from '../protocol/topics.js';
 import { SealcamError } from '../protocol/errors.js';
+import { tlsOptionsFor, type PinnedTlsOptions } from '../media/pinned-tls.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { Spool } from './spool.js';
 import type { EnvelopeSink, SegmentInfo } from './sink.js';
@@ -25,6 +26,8 @@ export interface UploaderOptions {
   password: string;
   account: string;
   cameraId: string;
+  /** the relay's pinned key (`sha256/…`, §15.8): an mqtts:// relay must present it */
+  fingerprint?: string | null;
   spool: Spool;
   maxMessageBytes?: number;
   backoff?: BackoffOptions;
@@ -153,7 +156,24 @@ export class MqttUploader implements EnvelopeSink {
   }
 
   private connect(onFirst: (err?: Error) => void): void {
+    // TLS options first (a pinned relay is probed once per process); a probe that fails, or a key
+    // that is not the pinned one, is retried with the same backoff, and nothing is sent meanwhile.
+    tlsOptionsFor(this.o.url, this.o.fingerprint).then(
+      (tls) => {
+        if (!this.closing) this.connectWith(tls, onFirst);
+      },
+      (e: Error) => {
+        this.stats.lastError = e.message;
+        this.o.log?.(e.message);
+        if (this.closing) return;
+        this.reconnectTimer = setTimeout(() => this.connect(onFirst), this.backoff.next());
+      },
+    );
+  }
+
+  private connectWith(tls: PinnedTlsOptions, onFirst: (err?: Error) => void): void {
     const client = mqtt.connect(this.o.url, {
+      ...tls,
       protocolVersion: 4,
       username: this.o.username,
       password: this.o.password,

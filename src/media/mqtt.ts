@@ -1,12 +1,22 @@
 /**
  * One way to open an MQTT 3.1.1 session with a relay login, for every app (media/ is the layer
- * under them): resolves once connected, or fails with E_AUTH naming the broker.
+ * under them): resolves once connected, or fails with E_AUTH naming the broker. An mqtts:// URL
+ * with the login's `fingerprint` trusts that relay key only (pinned-tls.ts, §15.8).
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { SealcamError } from '../protocol/errors.js';
+import { tlsOptionsFor } from './pinned-tls.js';
 
-export async function connectMqtt(url: string, login: { username: string; password: string }, options: { reconnectPeriod?: number } = {}): Promise<MqttClient> {
-  const client = mqtt.connect(url, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: options.reconnectPeriod ?? 0, connectTimeout: 10_000 });
+export interface MqttLogin {
+  username: string;
+  password: string;
+  /** the relay's pinned key, `sha256/…` */
+  fingerprint?: string | null;
+}
+
+export async function connectMqtt(url: string, login: MqttLogin, options: { reconnectPeriod?: number } = {}): Promise<MqttClient> {
+  const tls = await tlsOptionsFor(url, login.fingerprint);
+  const client = mqtt.connect(url, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: options.reconnectPeriod ?? 0, connectTimeout: 10_000, ...tls });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', (e) => {

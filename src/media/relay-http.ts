@@ -9,21 +9,26 @@
  * - a body that is not JSON, or JSON without the fields the API defines → E_RELAY_REPLY, so
  *   nothing half-filled is ever stored from it.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import { SealcamError } from '../protocol/errors.js';
+import { tlsOptionsFor } from './pinned-tls.js';
 
 /** How long one request may take when the caller gives no deadline of its own. */
 export const RELAY_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface RelayRequest {
   method?: 'GET' | 'POST';
-  /** Basic auth */
-  login?: { username: string; password: string };
+  /** Basic auth; its `fingerprint`, when set, pins the relay's key as `pin` does */
+  login?: { username: string; password: string; fingerprint?: string | null };
   json?: unknown;
   /** the request is abandoned after this long (E_RELAY_UNREACHABLE) */
   timeoutMs?: number;
   /** what a person does about a 401 */
   onUnauthorized?: string;
+  /** the relay's pinned key (`sha256/…`, §15.8): an https URL is then trusted by this key only */
+  pin?: string | null;
 }
 
 const START_RELAY = 'is the relay running there? start one with `sealcam relay`, or check the URL';
@@ -34,12 +39,14 @@ export async function relayFetch(url: string, r: RelayRequest = {}): Promise<Res
   const headers: Record<string, string> = {};
   if (r.login) headers.authorization = `Basic ${Buffer.from(`${r.login.username}:${r.login.password}`).toString('base64')}`;
   if (r.json !== undefined) headers['content-type'] = 'application/json';
+  const deadline = AbortSignal.timeout(timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { method: r.method ?? 'GET', headers, ...(r.json !== undefined ? { body: JSON.stringify(r.json) } : {}), signal: AbortSignal.timeout(timeoutMs) });
+    const tls = await tlsOptionsFor(url, r.pin ?? r.login?.fingerprint);
+    res = await send(url, { method: r.method ?? 'GET', headers, body: r.json !== undefined ? JSON.stringify(r.json) : undefined, signal: deadline, tls });
   } catch (e) {
-    const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-    const why = timedOut ? `no answer within ${(timeoutMs / 1000).toFixed(1)} s` : networkReason(e);
+    if (SealcamError.is(e)) throw e; // a pin that does not match, or a bad URL for it
+    const why = deadline.aborted ? `no answer within ${(timeoutMs / 1000).toFixed(1)} s` : networkReason(e);
     throw new SealcamError('E_RELAY_UNREACHABLE', `cannot reach the relay at ${originOf(url)} (${why}): ${START_RELAY}`, { cause: e });
   }
   if (res.ok) return res;
@@ -74,10 +81,35 @@ function originOf(url: string): string {
   }
 }
 
-/** undici says "fetch failed" and puts the reason in `cause` (ECONNREFUSED, ENOTFOUND, …). */
+/**
+ * One HTTP(S) request through node:http / node:https (fetch cannot take TLS options in Node 20),
+ * answered as a fetch Response with the whole body read.
+ */
+function send(url: string, o: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal; tls: object }): Promise<Response> {
+  const u = new URL(url);
+  const request = u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : null;
+  if (!request) return Promise.reject(new SealcamError('E_CONFIG', `the relay URL ${JSON.stringify(url.slice(0, 80))} is neither http:// nor https://`));
+  return new Promise((resolve, reject) => {
+    const req = request(u, { method: o.method, headers: o.headers, signal: o.signal, ...o.tls }, (res: IncomingMessage) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+        const status = res.statusCode ?? 502;
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(parts), { status, headers }));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+/** The reason a request got no answer (ECONNREFUSED, ENOTFOUND, a TLS error, …). */
 function networkReason(e: unknown): string {
-  const cause = e instanceof Error ? (e.cause as NodeJS.ErrnoException | undefined) : undefined;
-  return cause?.code ?? (cause instanceof Error ? cause.message : e instanceof Error ? e.message : String(e));
+  const err = e as NodeJS.ErrnoException;
+  return err?.code ?? (e instanceof Error ? e.message : String(e));
 }
 
 async function relayErrorText(res: Response): Promise<string> {

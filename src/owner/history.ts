@@ -10,11 +10,13 @@ import { accountGet, listAccountCameras } from './relay-api.js';
 import { SealcamError, concatBytes, equalBytes, rosterLag, type AnnouncementInfo, type ErrorCode, type ExpectedRoster, type Viewer } from '../protocol/index.js';
 
 export interface RelayLogin {
-  /** http://host:port of the relay's API */
+  /** http(s)://host:port of the relay's API */
   httpUrl: string;
   account: string;
   username: string;
   password: string;
+  /** the relay's pinned key (`sha256/…`, §15.8), set by `owner login` for a TLS relay */
+  fingerprint?: string;
 }
 
 export interface HistoryResult {

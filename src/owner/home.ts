@@ -63,7 +63,8 @@ export class OwnerHome {
     const r = await readJson<RelayLogin>(path);
     if (!r) throw new SealcamError('E_CONFIG', `no relay login in ${this.dir}: run sealcam owner login`);
     if ([r.httpUrl, r.account, r.username, r.password].some((f) => typeof f !== 'string' || !f)) throw new SealcamError('E_CONFIG', `${path} is damaged (a field is missing): run sealcam owner login again`);
-    return { httpUrl: r.httpUrl, account: r.account, username: r.username, password: r.password };
+    if (r.fingerprint !== undefined && !/^sha256\/[A-Za-z0-9_-]{43}$/.test(r.fingerprint)) throw new SealcamError('E_CONFIG', `${path} is damaged (its relay fingerprint): run sealcam owner login again`);
+    return { httpUrl: r.httpUrl, account: r.account, username: r.username, password: r.password, ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}) };
   }
 
   async cameras(): Promise<PinnedCamera[]> {

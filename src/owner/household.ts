@@ -5,12 +5,13 @@
  * new epoch on each, so a revoked viewer cannot open anything sealed after it (PROTOCOL.md §4, §5).
  */
 import { connectMqtt } from '../media/mqtt.js';
+import { relayInfo } from './relay-api.js';
 import { SealcamError, cameraTopic, equalBytes, signRoster, toHex, type PublicIdentity } from '../protocol/index.js';
 import type { OwnerHome, PinnedCamera } from './home.js';
 
 async function publishRoster(home: OwnerHome, cam: PinnedCamera, viewers: PublicIdentity[]): Promise<PinnedCamera> {
   const login = await home.relay();
-  const info = (await (await fetch(`${login.httpUrl}/v1/info`)).json()) as { mqttUrl: string };
+  const info = await relayInfo(login);
   const rosterVersion = cam.rosterVersion + 1;
   const roster = signRoster(home.identity, { cameraId: cam.camera.id, rosterVersion, issuedAt: Date.now(), viewers: [home.identity.public, ...viewers] });
   const client = await connectMqtt(info.mqttUrl, login);

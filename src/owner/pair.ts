@@ -20,6 +20,7 @@ import {
   type PublicIdentity,
 } from '../protocol/index.js';
 import { connectMqtt } from '../media/mqtt.js';
+import { fingerprintBytes } from '../media/pinned-tls.js';
 import { issueProvisioningToken, relayInfo } from './relay-api.js';
 import type { OwnerHome } from './home.js';
 
@@ -49,11 +50,19 @@ export async function pairAsOwner(o: OwnerPairOptions): Promise<OwnerPairResult>
   const timeoutMs = o.timeoutMs ?? 5 * 60_000;
   const deadline = now() + timeoutMs;
   const { token, expiresAt } = await issueProvisioningToken(login, timeoutMs);
-  const info = await relayInfo(login.httpUrl, Math.max(1, deadline - now()));
+  const info = await relayInfo(login, Math.max(1, deadline - now()));
   // The code expires when this side stops waiting: a camera that reads it later refuses it before
   // it redeems the token, so no camera login is made for a pairing nobody completes (§3.4).
   const offer = createPairingOffer(
-    { owner: o.home.identity, relayUrl: login.httpUrl, account: login.account, provisionToken: new Uint8Array(Buffer.from(token, 'base64url')), expiresAt: Math.min(expiresAt, deadline) },
+    {
+      owner: o.home.identity,
+      relayUrl: login.httpUrl,
+      account: login.account,
+      provisionToken: new Uint8Array(Buffer.from(token, 'base64url')),
+      expiresAt: Math.min(expiresAt, deadline),
+      // The camera trusts exactly the relay key the owner pinned at login (§15.8).
+      ...(login.fingerprint ? { relayFingerprint: fingerprintBytes(login.fingerprint) } : {}),
+    },
     systemRandom,
   );
   const ledger = await o.home.ledger();

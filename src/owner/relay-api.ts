@@ -4,11 +4,13 @@
  */
 import { z } from 'zod';
 import { relayFetch, relayJson } from '../media/relay-http.js';
+import { isTlsUrl, presentedFingerprint } from '../media/pinned-tls.js';
+import { SealcamError } from '../protocol/errors.js';
 import type { RelayLogin } from './history.js';
 
 export const LOGIN_AGAIN = 'the stored login is wrong or was removed: run `sealcam owner login` again with the account\'s current password';
 
-const Info = z.object({ mqttUrl: z.string().min(1), wsUrl: z.string().min(1).nullable().optional() });
+const Info = z.object({ mqttUrl: z.string().min(1), wsUrl: z.string().min(1).nullable().optional(), fingerprint: z.string().nullable().optional() });
 const Token = z.object({ token: z.string().min(1), expiresAt: z.number().int().positive() });
 const Cameras = z.array(z.object({ camera: z.string() }).loose());
 
@@ -17,16 +19,33 @@ export function accountGet(login: RelayLogin, path: string, timeoutMs?: number):
   return relayFetch(`${login.httpUrl}/v1/accounts/${encodeURIComponent(login.account)}${path}`, { login, onUnauthorized: LOGIN_AGAIN, ...(timeoutMs ? { timeoutMs } : {}) });
 }
 
-/** Where devices and viewers connect (GET /v1/info). */
-export async function relayInfo(httpUrl: string, timeoutMs?: number): Promise<{ mqttUrl: string; wsUrl: string | null }> {
-  const info = await relayJson(await relayFetch(`${httpUrl}/v1/info`, timeoutMs ? { timeoutMs } : {}), Info, 'GET /v1/info');
-  return { mqttUrl: info.mqttUrl, wsUrl: info.wsUrl ?? null };
+/** Where devices and viewers connect (GET /v1/info), asked over the pinned connection when `relay.fingerprint` is set. */
+export async function relayInfo(relay: { httpUrl: string; fingerprint?: string | null }, timeoutMs?: number): Promise<{ mqttUrl: string; wsUrl: string | null; fingerprint: string | null }> {
+  const info = await relayJson(await relayFetch(`${relay.httpUrl}/v1/info`, { pin: relay.fingerprint ?? null, ...(timeoutMs ? { timeoutMs } : {}) }), Info, 'GET /v1/info');
+  return { mqttUrl: info.mqttUrl, wsUrl: info.wsUrl ?? null, fingerprint: info.fingerprint ?? null };
 }
 
 /** A one-time provisioning token for a camera of the owner's account. */
 export async function issueProvisioningToken(login: RelayLogin, timeoutMs?: number): Promise<{ token: string; expiresAt: number }> {
   const url = `${login.httpUrl}/v1/accounts/${encodeURIComponent(login.account)}/provisioning-tokens`;
   return relayJson(await relayFetch(url, { method: 'POST', login, onUnauthorized: LOGIN_AGAIN, ...(timeoutMs ? { timeoutMs } : {}) }), Token, 'POST provisioning-tokens');
+}
+
+/**
+ * The key the owner pins for a relay (§15.8): for an https:// relay, the one it presents, which
+ * must equal `expected` when the owner has it (from whoever runs the relay); without it, trust on
+ * first use, shown for comparison. For http:// nothing (and `expected` is refused).
+ */
+export async function pinRelay(httpUrl: string, expected?: string): Promise<{ fingerprint?: string; how: string }> {
+  if (!isTlsUrl(httpUrl)) {
+    if (expected) throw new SealcamError('E_CONFIG', `${httpUrl} is plain HTTP: a fingerprint needs an https:// relay`);
+    return { how: 'plain HTTP: the login crosses the network in clear and the relay is not authenticated (use https:// for anything but the loopback address)' };
+  }
+  const presented = await presentedFingerprint(httpUrl);
+  if (expected && expected !== presented) {
+    throw new SealcamError('E_RELAY_PIN', `the relay at ${new URL(httpUrl).host} presents key ${presented}, not ${expected}: this is not the relay you were given (another server, or someone in between); nothing was sent`);
+  }
+  return { fingerprint: presented, how: expected ? `relay key ${presented} matches --fingerprint and is pinned` : `relay key ${presented} pinned on first use: compare it with the fingerprint \`sealcam relay\` printed` };
 }
 
 /** The account's cameras; also how `owner login` checks a password before storing it. */

@@ -89,6 +89,8 @@ export const ERROR_CODES = [
   'E_BAD_REQUEST',
   'E_NOT_FOUND',
   'E_GONE',
+  // §9.12 / §15.8 TLS: the relay presents a key other than the pinned one
+  'E_RELAY_PIN',
   // (HTTP 500 uses E_INTERNAL, §9.14)
   // §9.14 the command line: what a person can act on
   'E_RELAY_UNREACHABLE',

@@ -74,6 +74,9 @@ export const PAIR_MESSAGE_VERSION = 2;
 /** The owner's and the camera's handshake nonces, and the commitment. */
 export const PAIR_NONCE_BYTES = 32;
 const FLAG_WIFI = 0x01;
+/** the relay's key fingerprint (SHA-256 of its certificate's SPKI, §15.8) follows the relay URL */
+const FLAG_PIN = 0x02;
+export const RELAY_FINGERPRINT_BYTES = 32;
 const PAIR_MAGIC = asciiBytes('SCP1');
 const ID_CONTEXT = asciiBytes('sealcam/pair/id/v1\0');
 const KEY_CONTEXT = asciiBytes('sealcam/pair/key/v1\0');
@@ -90,6 +93,8 @@ export interface PairingOffer {
   provisionToken: Uint8Array;
   account: string;
   relayUrl: string;
+  /** SHA-256 of the relay certificate's SubjectPublicKeyInfo: the camera trusts that key only (needs an https URL) */
+  relayFingerprint?: Uint8Array;
   wifi?: { ssid: string; passphrase: string };
 }
 
@@ -149,8 +154,20 @@ export function crc32(bytes: Uint8Array): number {
 
 // ---- the QR payload ---------------------------------------------------------------------------
 
-export function createPairingOffer(o: { owner: Identity; relayUrl: string; account: string; provisionToken: Uint8Array; expiresAt: number; wifi?: { ssid: string; passphrase: string } }, random: RandomSource): PairingOffer {
-  return { owner: o.owner.public, secret: draw(random, SECRET_BYTES), expiresAt: o.expiresAt, provisionToken: o.provisionToken, account: o.account, relayUrl: o.relayUrl, ...(o.wifi ? { wifi: o.wifi } : {}) };
+export function createPairingOffer(
+  o: { owner: Identity; relayUrl: string; account: string; provisionToken: Uint8Array; expiresAt: number; relayFingerprint?: Uint8Array; wifi?: { ssid: string; passphrase: string } },
+  random: RandomSource,
+): PairingOffer {
+  return {
+    owner: o.owner.public,
+    secret: draw(random, SECRET_BYTES),
+    expiresAt: o.expiresAt,
+    provisionToken: o.provisionToken,
+    account: o.account,
+    relayUrl: o.relayUrl,
+    ...(o.relayFingerprint ? { relayFingerprint: o.relayFingerprint } : {}),
+    ...(o.wifi ? { wifi: o.wifi } : {}),
+  };
 }
 
 export function encodeQrPayload(offer: PairingOffer): string {
@@ -162,9 +179,11 @@ export function encodeQrPayload(offer: PairingOffer): string {
   const ssid = offer.wifi ? new TextEncoder().encode(offer.wifi.ssid) : new Uint8Array(0);
   const psk = offer.wifi ? new TextEncoder().encode(offer.wifi.passphrase) : new Uint8Array(0);
   if (offer.wifi) ensure(ssid.length >= 1 && ssid.length <= 32 && psk.length <= 63, 'E_BAD_ARGUMENT', 'Wi-Fi: SSID 1-32 bytes, passphrase 0-63 bytes');
-  const w = new ByteWriter(106 + 1 + account.length + 1 + url.length + (offer.wifi ? 2 + ssid.length + psk.length : 0))
+  const pin = offer.relayFingerprint;
+  if (pin) ensure(pin.length === RELAY_FINGERPRINT_BYTES && offer.relayUrl.startsWith('https://'), 'E_BAD_ARGUMENT', 'a relay fingerprint is 32 bytes and goes with an https:// relay URL');
+  const w = new ByteWriter(106 + 1 + account.length + 1 + url.length + (pin ? RELAY_FINGERPRINT_BYTES : 0) + (offer.wifi ? 2 + ssid.length + psk.length : 0))
     .u8(PAIRING_VERSION)
-    .u8(offer.wifi ? FLAG_WIFI : 0)
+    .u8((offer.wifi ? FLAG_WIFI : 0) | (pin ? FLAG_PIN : 0))
     .raw(offer.owner.signPublicKey, KEY_BYTES)
     .raw(offer.owner.boxPublicKey, KEY_BYTES)
     .raw(offer.secret, SECRET_BYTES)
@@ -174,6 +193,7 @@ export function encodeQrPayload(offer: PairingOffer): string {
     .raw(account)
     .u8(url.length)
     .raw(url);
+  if (pin) w.raw(pin, RELAY_FINGERPRINT_BYTES);
   if (offer.wifi) w.u8(ssid.length).raw(ssid).u8(psk.length).raw(psk);
   const body = w.done();
   const crc = new ByteWriter(4).u32(crc32(body)).done();
@@ -193,7 +213,7 @@ export function decodeQrPayload(text: string): PairingOffer {
   const version = r.u8();
   if (version !== PAIRING_VERSION) throw new SealcamError('E_UNSUPPORTED_VERSION', `pairing code version ${version} is not supported`);
   const flags = r.u8();
-  if (flags & ~FLAG_WIFI) throw new SealcamError('E_UNKNOWN_FLAGS', `pairing code: unknown flags 0x${flags.toString(16)}`);
+  if (flags & ~(FLAG_WIFI | FLAG_PIN)) throw new SealcamError('E_UNKNOWN_FLAGS', `pairing code: unknown flags 0x${flags.toString(16)}`);
   const signPublic = r.raw(KEY_BYTES);
   const boxPublic = r.raw(KEY_BYTES);
   const secret = r.raw(SECRET_BYTES);
@@ -201,6 +221,7 @@ export function decodeQrPayload(text: string): PairingOffer {
   const provisionToken = r.raw(TOKEN_BYTES);
   const account = new TextDecoder().decode(r.raw(r.u8()));
   const relayUrl = new TextDecoder().decode(r.raw(r.u8()));
+  const relayFingerprint = flags & FLAG_PIN ? r.raw(RELAY_FINGERPRINT_BYTES) : undefined;
   let wifi: PairingOffer['wifi'];
   if (flags & FLAG_WIFI) {
     const dec = new TextDecoder('utf-8', { fatal: true });
@@ -214,7 +235,8 @@ export function decodeQrPayload(text: string): PairingOffer {
   r.end();
   if (!ACCOUNT_RE.test(account)) throw new SealcamError('E_MALFORMED', 'pairing code: bad account name');
   if (!URL_RE.test(relayUrl)) throw new SealcamError('E_MALFORMED', 'pairing code: bad relay URL');
-  return { owner: publicIdentity(signPublic, boxPublic), secret, expiresAt, provisionToken, account, relayUrl, ...(wifi ? { wifi } : {}) };
+  if (relayFingerprint && !relayUrl.startsWith('https://')) throw new SealcamError('E_MALFORMED', 'pairing code: a relay fingerprint needs an https:// relay URL');
+  return { owner: publicIdentity(signPublic, boxPublic), secret, expiresAt, provisionToken, account, relayUrl, ...(relayFingerprint ? { relayFingerprint } : {}), ...(wifi ? { wifi } : {}) };
 }
 
 /** The camera's check before it acts on a scanned code: not expired. */

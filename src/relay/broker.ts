@@ -14,7 +14,9 @@
  * (and stored) under the other accounts' topics — or one named stranger account's.
  */
 import { createServer, type Server, type AddressInfo, type Socket } from 'node:net';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -25,6 +27,7 @@ import type { Ingest } from './ingest.js';
 import { misrouteTargets, type MisrouteFault } from './misroute.js';
 import { guardConnection, type GuardedConn } from './conn-guard.js';
 import { LoginGuard } from './login-guard.js';
+import { TLS_HANDSHAKE_TIMEOUT_MS, type TlsIdentity } from './tls.js';
 import { DEFAULT_BROKER_LIMITS, MAX_MESSAGE_BYTES, RetainedLedger, clientIdRefusal, type BrokerLimits } from './broker-limits.js';
 
 export interface BrokerOptions {
@@ -38,8 +41,11 @@ export interface BrokerOptions {
   limits?: Partial<BrokerLimits>;
   /** login rate limits and the hashing pool, shared with the HTTP API (default: a new one) */
   loginGuard?: LoginGuard;
+  /** serve MQTT over TLS and WebSocket over TLS with this certificate (§15.8); absent: plaintext */
+  tls?: TlsIdentity;
   log?: (msg: string) => void;
 }
+
 
 export interface RunningBroker {
   aedes: Aedes;
@@ -198,11 +204,14 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
     });
   }
 
-  const tcp: Server = createServer((socket: Socket) => handle(socket, socket.remoteAddress ?? 'unknown', () => socket.writableLength));
+  const onSocket = (socket: Socket) => handle(socket, socket.remoteAddress ?? 'unknown', () => socket.writableLength);
+  const tlsOptions = o.tls ? { cert: o.tls.cert, key: o.tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null;
+  const tcp: Server = tlsOptions ? createTlsServer(tlsOptions, onSocket) : createServer(onSocket);
   await listen(tcp, o.port ?? 0, host);
-  const http: HttpServer = createHttpServer((_req, res) => {
+  const onHttp = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
-  });
+  };
+  const http: HttpServer = tlsOptions ? createHttpsServer(tlsOptions, onHttp) : createHttpServer(onHttp);
   const wss = new WebSocketServer({ server: http, maxPayload: MAX_MESSAGE_BYTES + 1024 });
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws);

@@ -17,7 +17,7 @@ import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { SealcamError } from '../protocol/errors.js';
-import { connectMqtt } from '../media/mqtt.js';
+import { connectMqtt, type MqttLogin } from '../media/mqtt.js';
 import { readJson, writeFileAtomic } from '../media/atomic-file.js';
 import { brokerRules, type BrokerRule, type Role } from './acl.js';
 import { mosquittoHash, newPassword, type AccountStore } from './accounts.js';
@@ -153,7 +153,7 @@ export class BrokerAdmin {
     });
   }
 
-  static async connect(url: string, login: { username: string; password: string }): Promise<BrokerAdmin> {
+  static async connect(url: string, login: MqttLogin): Promise<BrokerAdmin> {
     const client = await connectMqtt(url, login, { reconnectPeriod: 1000 }).catch((e: Error) => {
       throw new SealcamError('E_BROKER', `broker admin login refused by ${url} (${e.message}): is it the broker whose dynamic-security file relay mosquitto-config --dynamic-security wrote?`);
     });

@@ -3,7 +3,7 @@
  * HTTP Basic (their MQTT login) and see only their own account. Everything served is ciphertext
  * or public header fields. PROTOCOL.md §15.6 is the exact contract.
  *
- *   GET  /v1/info                                        → {mqttUrl, wsUrl} where devices and viewers connect
+ *   GET  /v1/info                                        → {mqttUrl, wsUrl, fingerprint} where devices and viewers connect
  *   POST /v1/provision                                   {token, cameraId, signPublicKey, boxPublicKey, signature} → camera login + mqttUrl
  *   POST /v1/accounts/:a/provisioning-tokens             → {token, expiresAt}               (viewer)
  *   GET  /v1/accounts/:a/usage                           → the account's quota, use, evictions and refusals
@@ -19,6 +19,8 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { TLS_HANDSHAKE_TIMEOUT_MS, type TlsIdentity } from './tls.js';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { SealcamError, type ErrorCode } from '../protocol/errors.js';
@@ -54,6 +56,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = { E_AUTH: 403, E_QUOTA: 403, 
 export interface RelayInfo {
   mqttUrl: string;
   wsUrl: string | null;
+  /** the relay's key fingerprint (§15.8), null when plaintext */
+  fingerprint: string | null;
 }
 
 export interface HttpApiOptions {
@@ -62,6 +66,8 @@ export interface HttpApiOptions {
   info: () => RelayInfo;
   host?: string;
   port?: number;
+  /** serve HTTPS with this certificate (§15.8); absent: plain HTTP */
+  tls?: TlsIdentity;
   log?: (msg: string) => void;
 }
 
@@ -146,7 +152,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     throw new HttpError(404, 'E_NOT_FOUND', 'not found');
   };
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((e: unknown) => {
       let err: HttpError;
       if (e instanceof HttpError) err = e;
@@ -160,7 +166,8 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
       res.writeHead(err.status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(err.status === 401 ? { 'www-authenticate': 'Basic realm="sealcam"' } : {}) });
       res.end(`${JSON.stringify({ error: err.message, code: err.code })}\n`);
     });
-  });
+  };
+  const server: Server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, onRequest) : createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new SealcamError('E_BROKER', `cannot listen for HTTP on ${o.port ?? 0}: ${e.code ?? e.message}`)));
     server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());

@@ -7,7 +7,7 @@
  * viewers receive it live and the store worker files it in their history — as the embedded fault does.
  */
 import type { MqttClient } from 'mqtt';
-import { connectMqtt } from '../media/mqtt.js';
+import { connectMqtt, type MqttLogin } from '../media/mqtt.js';
 import { SealcamError } from '../protocol/errors.js';
 import { cameraTopicOf } from './acl.js';
 import type { AccountStore } from './accounts.js';
@@ -39,7 +39,7 @@ export interface Misrouter {
   close(): Promise<void>;
 }
 
-export async function startMisrouter(o: { url: string; login: { username: string; password: string }; accounts: AccountStore; fault: MisrouteFault; log?: (m: string) => void }): Promise<Misrouter> {
+export async function startMisrouter(o: { url: string; login: MqttLogin; accounts: AccountStore; fault: MisrouteFault; log?: (m: string) => void }): Promise<Misrouter> {
   const client: MqttClient = await connectMqtt(o.url, o.login, { reconnectPeriod: 1000 });
   const stats = { misrouted: 0 };
   client.on('message', (topic, payload, packet) => {

@@ -13,6 +13,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TlsIdentity } from './tls.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import type { AccountStore } from './accounts.js';
 import { brokerRules } from './acl.js';
@@ -43,7 +44,7 @@ export function aclText(accounts: AccountStore): string {
 export async function writeMosquittoConfig(
   accounts: AccountStore,
   outDir: string,
-  listener: { host: string; port: number; runAs?: string; dynamicSecurity?: { plugin: string; admin: DynsecAdminLogin } },
+  listener: { host: string; port: number; runAs?: string; dynamicSecurity?: { plugin: string; admin: DynsecAdminLogin }; tls?: TlsIdentity },
 ): Promise<MosquittoConfig> {
   await mkdir(join(outDir, 'db'), { recursive: true, mode: 0o700 });
   const confPath = join(outDir, 'mosquitto.conf');
@@ -62,6 +63,16 @@ export async function writeMosquittoConfig(
     files.push(passwdPath, aclPath);
     auth.push(`password_file ${passwdPath}`, `acl_file ${aclPath}`);
   }
+  const tls: string[] = [];
+  if (listener.tls) {
+    // The relay's own certificate (§15.8), so cameras that pinned the relay's key trust the broker too.
+    const certPath = join(outDir, 'relay.crt');
+    const keyPath = join(outDir, 'relay.key');
+    await writeFileAtomic(certPath, listener.tls.cert, 0o600);
+    await writeFileAtomic(keyPath, listener.tls.key, 0o600);
+    files.push(certPath, keyPath);
+    tls.push(`certfile ${certPath}`, `keyfile ${keyPath}`, 'tls_version tlsv1.2');
+  }
   await writeFileAtomic(
     confPath,
     [
@@ -69,6 +80,7 @@ export async function writeMosquittoConfig(
       'per_listener_settings false',
       ...(listener.runAs ? [`user ${listener.runAs}`] : []),
       `listener ${listener.port} ${listener.host}`,
+      ...tls,
       'allow_anonymous false',
       ...auth,
       // The store worker's session (its queued seg/keys messages) must survive a broker restart:

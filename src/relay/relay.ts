@@ -17,6 +17,7 @@ import { startHttpApi, type HttpApi } from './http-api.js';
 import { Ingest } from './ingest.js';
 import { OpaqueStore, type RetentionPolicy } from './store.js';
 import { startStoreWorker, type StoreWorker } from './store-worker.js';
+import type { RelayTls } from './tls.js';
 
 export interface RelayOptions {
   dataDir: string;
@@ -40,6 +41,16 @@ export interface RelayOptions {
   removeLoginsOnClose?: boolean;
   /** camera logins per account (default DEFAULT_MAX_CAMERAS_PER_ACCOUNT, 64) */
   maxCamerasPerAccount?: number;
+  /**
+   * serve MQTT, WebSocket and the HTTP API over TLS with this certificate (§15.8; tls.ts makes or
+   * loads it). Absent or null: plaintext (the embedded demo on the loopback address, tests).
+   */
+  tls?: RelayTls | null;
+  /**
+   * with an external mqtts:// broker: the key it must present (default: this relay's own, which
+   * `relay mosquitto-config` gives Mosquitto's TLS listener); null: the system CAs decide
+   */
+  brokerFingerprint?: string | null;
   /** every log line goes through escapeLogLine first, so input such as a topic cannot forge a line */
   log?: (msg: string) => void;
 }
@@ -59,6 +70,8 @@ export interface Relay {
   mqttUrl: string;
   wsUrl: string | null;
   httpUrl: string;
+  /** the relay's key fingerprint (`sha256/…`), which pairing codes carry; null when plaintext */
+  fingerprint: string | null;
   close(): Promise<void>;
 }
 
@@ -76,12 +89,15 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   let admin: BrokerAdmin | null = null;
   let misrouter: Misrouter | null = null;
   let mqttUrl: string;
+  const tls = o.tls ?? null;
   if (o.broker) {
     const url = o.broker;
+    // The relay's own logins on a TLS broker trust the key it must present, as cameras do.
+    const brokerPin = o.brokerFingerprint !== undefined ? o.brokerFingerprint : url.startsWith('mqtts:') ? (tls?.fingerprint ?? null) : null;
     const adminLogin = o.brokerAdmin !== undefined ? o.brokerAdmin : await readBrokerAdmin(join(o.dataDir, BROKER_ADMIN_FILE));
     try {
       if (adminLogin) {
-        admin = await BrokerAdmin.connect(url, adminLogin);
+        admin = await BrokerAdmin.connect(url, { ...adminLogin, fingerprint: brokerPin });
         admin.mirror(accounts);
         log(`logins are added to ${url} through its dynamic-security plugin`);
       }
@@ -89,7 +105,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       // Roles first: Mosquitto disconnects a client whose roles change.
       if (o.fault?.misroute) await admin?.grant(storeLogin.username, MISROUTE_ROLE, misrouteAcls(o.fault.misroute));
       else await admin?.revoke(MISROUTE_ROLE); // left over from a run with the fault
-      worker = await startStoreWorker({ url, ...storeLogin, ...(o.persistentSession === false ? { persistent: false } : {}), ingest, log }).catch((e: unknown) => {
+      worker = await startStoreWorker({ url, ...storeLogin, fingerprint: brokerPin, ...(o.persistentSession === false ? { persistent: false } : {}), ingest, log }).catch((e: unknown) => {
         if (SealcamError.is(e) && /not authori[sz]ed|bad user/i.test(e.message)) {
           throw new SealcamError(
             'E_BROKER',
@@ -98,7 +114,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
         }
         throw e;
       });
-      if (o.fault?.misroute) misrouter = await startMisrouter({ url, login: storeLogin, accounts, fault: o.fault.misroute, log });
+      if (o.fault?.misroute) misrouter = await startMisrouter({ url, login: { ...storeLogin, fingerprint: brokerPin }, accounts, fault: o.fault.misroute, log });
     } catch (e) {
       await misrouter?.close();
       await worker?.close();
@@ -107,11 +123,12 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     }
     mqttUrl = url;
   } else {
-    broker = await startBroker({ accounts, ingest, host, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.wsPort !== undefined ? { wsPort: o.wsPort } : {}), ...(o.fault ? { fault: o.fault } : {}), log });
-    mqttUrl = `mqtt://${host}:${broker.port}`;
+    broker = await startBroker({ accounts, ingest, host, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.wsPort !== undefined ? { wsPort: o.wsPort } : {}), ...(o.fault ? { fault: o.fault } : {}), ...(tls ? { tls } : {}), log });
+    mqttUrl = `${tls ? 'mqtts' : 'mqtt'}://${urlHost(host)}:${broker.port}`;
   }
-  const wsUrl = broker ? `ws://${host}:${broker.wsPort}` : null;
-  const http = await startHttpApi({ accounts, store, host, log, info: () => ({ mqttUrl, wsUrl }), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
+  const wsUrl = broker ? `${tls ? 'wss' : 'ws'}://${urlHost(host)}:${broker.wsPort}` : null;
+  const fingerprint = tls?.fingerprint ?? null;
+  const http = await startHttpApi({ accounts, store, host, log, info: () => ({ mqttUrl, wsUrl, fingerprint }), ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
   return {
     accounts,
     store,
@@ -123,7 +140,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     http,
     mqttUrl,
     wsUrl,
-    httpUrl: `http://${host}:${http.port}`,
+    httpUrl: `${tls ? 'https' : 'http'}://${urlHost(host)}:${http.port}`,
+    fingerprint,
     close: async () => {
       await misrouter?.close();
       await worker?.close();
@@ -134,6 +152,13 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
       await http.close();
     },
   };
+}
+
+/** A listen address as clients dial it: the loopback address for "every interface", IPv6 in brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**

@@ -11,6 +11,7 @@
  * store; with $share/… nothing did after the restart. So one worker uses a plain subscription (the
  * default), and shared groups are left for fleets of workers on brokers that keep them.
  */
+import { tlsOptionsFor } from '../media/pinned-tls.js';
 import mqtt from 'mqtt';
 import { SealcamError } from '../protocol/errors.js';
 import { storedTopic } from './acl.js';
@@ -27,6 +28,8 @@ export interface StoreWorkerOptions {
   clientId?: string;
   /** keep the session (and the broker's queue for it) while disconnected; default true */
   persistent?: boolean;
+  /** an mqtts:// broker's pinned key (§15.8) */
+  fingerprint?: string | null;
   log?: (msg: string) => void;
 }
 
@@ -38,6 +41,7 @@ export async function startStoreWorker(o: StoreWorkerOptions): Promise<StoreWork
   const group = o.sharedGroup ?? null;
   const filters = ['sc/v1/+/+/seg', 'sc/v1/+/+/keys'].map((f) => (group ? `$share/${group}/${f}` : f));
   const client = mqtt.connect(o.url, {
+    ...(await tlsOptionsFor(o.url, o.fingerprint)),
     protocolVersion: 4,
     username: o.username,
     password: o.password,

@@ -66,6 +66,9 @@ test.serial('demo: the owner decodes every frame, the misrouted stranger opens n
   const dir = await mkdtemp(join(tmpdir(), 'sealcam-demo-'));
   const json = await demo(t, dir, 2);
   t.like(json.broker, { kind: 'embedded', checksLogins: true });
+  // The embedded relay runs TLS as `sealcam relay` does; the owner and the camera pinned its key.
+  t.true(json.broker.url.startsWith('mqtts://'), json.broker.url);
+  t.regex(json.broker.relayFingerprint ?? '', /^sha256\/[A-Za-z0-9_-]{43}$/);
   await checkReport(t, json, 2);
   // `npm start` twice at once: each run gets a directory of its own and removes nobody else's (the
   // second run used to delete the first one's directory, and the first hung).
@@ -108,11 +111,11 @@ test.serial('demo --broker: the same story through a Mosquitto the user started 
   const dir = await mkdtemp(join(tmpdir(), 'sealcam-demo-broker-'));
   const port = await freePort();
   // The user's steps, as the README gives them.
-  const conf = await sealcam('relay', 'mosquitto-config', '--dynamic-security', '--data', join(dir, 'broker-relay'), '--out', join(dir, 'mosquitto'), '--port', String(port), '--run-as', userInfo().username);
+  const conf = await sealcam('relay', 'mosquitto-config', '--dynamic-security', '--plaintext', '--data', join(dir, 'broker-relay'), '--out', join(dir, 'mosquitto'), '--port', String(port), '--run-as', userInfo().username);
   t.is(conf.code, 0, conf.stderr);
   await userMosquitto(t, ['-c', join(dir, 'mosquitto', 'mosquitto.conf')], port);
   const json = await demo(t, dir, 2, '--broker', `mqtt://127.0.0.1:${port}`, '--broker-admin', join(dir, 'broker-relay', 'broker-admin.json'));
-  t.like(json.broker, { url: `mqtt://127.0.0.1:${port}`, kind: 'external', checksLogins: true });
+  t.like(json.broker, { url: `mqtt://127.0.0.1:${port}`, kind: 'external', checksLogins: true, relayFingerprint: null });
   await checkReport(t, json, 2);
   // Run again on the same broker: its logins from the first run are replaced, not in the way.
   const again = await demo(t, dir, 2, '--broker', `mqtt://127.0.0.1:${port}`, '--broker-admin', join(dir, 'broker-relay', 'broker-admin.json'));
@@ -153,7 +156,7 @@ test('demo --broker names the fix when the broker does not know the demo\'s logi
   if (!requireTool(t, 'mosquitto (Debian mosquitto)', mosquittoBin !== null)) return;
   const dir = await mkdtemp(join(tmpdir(), 'sealcam-demo-closed-'));
   const port = await freePort();
-  t.is((await sealcam('relay', 'mosquitto-config', '--data', join(dir, 'r'), '--out', join(dir, 'mosquitto'), '--port', String(port), '--run-as', userInfo().username)).code, 0);
+  t.is((await sealcam('relay', 'mosquitto-config', '--plaintext', '--data', join(dir, 'r'), '--out', join(dir, 'mosquitto'), '--port', String(port), '--run-as', userInfo().username)).code, 0);
   await userMosquitto(t, ['-c', join(dir, 'mosquitto', 'mosquitto.conf')], port);
   const r = await sealcam('demo', '--seconds', '1', '--out', join(dir, 'out'), '--broker', `mqtt://127.0.0.1:${port}`);
   t.is(r.code, 2);

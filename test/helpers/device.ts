@@ -8,6 +8,7 @@ import { pairAsCamera } from '../../src/device/pair.js';
 import { OwnerHome } from '../../src/owner/home.js';
 import { pairAsOwner } from '../../src/owner/pair.js';
 import type { Relay } from '../../src/relay/relay.js';
+import { relayTls } from '../../src/relay/tls.js';
 import { embeddedRelay, tempDir } from './relay.js';
 
 export async function pairedDevice(label: string): Promise<{ dir: string; home: DeviceHome; owner: Identity; viewer: Viewer }> {
@@ -31,13 +32,19 @@ export interface PairedOverRelay {
   code: string;
 }
 
-/** An embedded relay with account `home`, its owner logged in, and a camera paired as `name` through the relay (PROTOCOL.md §3). Close `relay` when done. */
-export async function pairedOverRelay(label: string, name: string): Promise<PairedOverRelay> {
+/**
+ * An embedded relay with account `home`, its owner logged in, and a camera paired as `name` through
+ * the relay (PROTOCOL.md §3); with `tls`, over TLS with the relay's key pinned (§15.8). Close `relay` when done.
+ */
+export async function pairedOverRelay(label: string, name: string, o: { tls?: boolean } = {}): Promise<PairedOverRelay> {
   const dir = await tempDir(label);
-  const relay = await embeddedRelay(join(dir, 'relay'));
+  const relayDir = join(dir, 'relay');
+  // With tls: the relay's self-signed certificate, and the owner pins its key as `owner login` does.
+  const tls = o.tls ? await relayTls({ dataDir: relayDir, hosts: ['127.0.0.1'] }) : null;
+  const relay = await embeddedRelay(relayDir, { tls });
   const login = await relay.accounts.addAccount('home');
   const owner = await OwnerHome.init(join(dir, 'owner'));
-  await owner.setRelay({ httpUrl: relay.httpUrl, ...login });
+  await owner.setRelay({ httpUrl: relay.httpUrl, ...login, ...(tls ? { fingerprint: tls.fingerprint } : {}) });
   const camera = await DeviceHome.open(join(dir, 'camera'));
   let shown!: (text: string) => void;
   const code = new Promise<string>((r) => (shown = r));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ensureStoreLogin, startRelay, type Relay, type RelayOptions } from '../../src/relay/relay.js';
 import { brokerAdminFor, findDynsecPlugin } from '../../src/relay/dynsec.js';
 import { AccountStore } from '../../src/relay/accounts.js';
+import type { TlsIdentity } from '../../src/relay/tls.js';
 import { writeMosquittoConfig } from '../../src/relay/mosquitto.js';
 import type { DeviceHome } from '../../src/device/home.js';
 import type { Identity } from '../../src/protocol/identity.js';
@@ -104,7 +105,7 @@ export interface TestMosquitto {
 }
 
 /** Our own mosquitto on a free port with a config generated from the relay's accounts. Stops only that process. */
-export async function startMosquitto(dataDir: string, bin = 'mosquitto', o: { dynamicSecurity?: boolean } = {}): Promise<TestMosquitto> {
+export async function startMosquitto(dataDir: string, bin = 'mosquitto', o: { dynamicSecurity?: boolean; tls?: TlsIdentity } = {}): Promise<TestMosquitto> {
   const accounts = await AccountStore.open(dataDir);
   await ensureStoreLogin(accounts, dataDir);
   const port = await freePort();
@@ -114,9 +115,9 @@ export async function startMosquitto(dataDir: string, bin = 'mosquitto', o: { dy
     if (!plugin) throw new Error('mosquitto_dynamic_security.so not found');
     dynamicSecurity = { plugin, admin: await brokerAdminFor(dataDir, `mqtt://127.0.0.1:${port}`) };
   }
-  const { confPath } = await writeMosquittoConfig(accounts, join(dataDir, 'mosquitto'), { host: '127.0.0.1', port, runAs: userInfo().username, ...(dynamicSecurity ? { dynamicSecurity } : {}) });
+  const { confPath } = await writeMosquittoConfig(accounts, join(dataDir, 'mosquitto'), { host: '127.0.0.1', port, runAs: userInfo().username, ...(dynamicSecurity ? { dynamicSecurity } : {}), ...(o.tls ? { tls: o.tls } : {}) });
   const m: TestMosquitto = {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${o.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     process: null as unknown as ChildProcess,
     stop: async () => {

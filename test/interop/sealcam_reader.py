@@ -604,7 +604,7 @@ def decode_qr(text):
     reject_if(zlib.crc32(data[:-4]) != be(data[-4:]), "E_QR_CHECKSUM")
     data = data[:-4]
     reject_if(data[0] != 1, "E_UNSUPPORTED_VERSION")
-    reject_if(data[1] & 0xFE, "E_UNKNOWN_FLAGS")
+    reject_if(data[1] & 0xFC, "E_UNKNOWN_FLAGS")
     o = {"ownerSignPublic": data[2:34], "ownerBoxPublic": data[34:66], "secret": data[66:82],
          "expiresAt": read_u(data, 82, 8), "provisionToken": data[90:106]}
     a = read_u(data, 106, 1)
@@ -615,6 +615,10 @@ def decode_qr(text):
     reject_if(at + u > len(data), "E_MALFORMED", "url")
     o["relayUrl"] = data[at:at + u].decode("ascii", "replace")
     at += u
+    if data[1] & 2:  # PIN: the relay's key fingerprint (§3.1, §15.8)
+        reject_if(at + 32 > len(data), "E_MALFORMED", "fingerprint")
+        o["relayFingerprint"] = data[at:at + 32]
+        at += 32
     if data[1] & 1:
         n = read_u(data, at, 1)
         at += 1 + n
@@ -623,6 +627,7 @@ def decode_qr(text):
     reject_if(at != len(data), "E_MALFORMED", "trailing bytes")
     reject_if(not 1 <= a <= 64 or not ACCOUNT_RE.fullmatch(o["account"]), "E_MALFORMED", "account")
     reject_if(not 1 <= u <= 120 or not URL_RE.fullmatch(o["relayUrl"]), "E_MALFORMED", "url")
+    reject_if("relayFingerprint" in o and not o["relayUrl"].startswith("https://"), "E_MALFORMED", "a pin needs https")
     accept_public_identity(o["ownerSignPublic"], o["ownerBoxPublic"])
     return o
 

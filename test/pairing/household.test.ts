@@ -18,7 +18,7 @@ import { addViewer, revokeViewer } from '../../src/owner/household.js';
 import { pairedOverRelay } from '../helpers/device.js';
 
 test('add a household viewer, then revoke it: epochs follow the roster on a streaming camera', async (t) => {
-  const { dir, relay, owner, camera, code } = await pairedOverRelay('household', 'hall');
+  const { dir, relay, owner, camera, code } = await pairedOverRelay('household', 'hall', { tls: true }); // over TLS, the relay's key pinned (§15.8)
   try {
     // A second phone: its own identity; it shows its code, the owner pastes it.
     const phone = await OwnerHome.init(join(dir, 'phone'));

@@ -16,6 +16,7 @@ import { connectMqtt } from '../../src/media/mqtt.js';
 import { startRelay, type Relay } from '../../src/relay/relay.js';
 import { findDynsecPlugin } from '../../src/relay/dynsec.js';
 import { AccountStore } from '../../src/relay/accounts.js';
+import { relayTls } from '../../src/relay/tls.js';
 import { household, T0, bytesOf } from '../helpers/fixtures.js';
 import { freePort, provisionLogin, redeemCamera, startMosquitto, tempDir } from '../helpers/relay.js';
 import { findTool, requireTool } from '../helpers/tools.js';
@@ -38,7 +39,7 @@ async function granted(client: MqttClient, filter: string): Promise<number> {
 /** `sealcam relay --broker` as its own process: up, `during(httpUrl)`, then SIGTERM. */
 async function runCliRelay(dataDir: string, brokerUrl: string, during: (httpUrl: string) => Promise<void>): Promise<void> {
   const httpPort = await freePort();
-  const child = spawn(process.execPath, [BIN, 'relay', '--data', dataDir, '--broker', brokerUrl, '--http-port', String(httpPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'relay', '--data', dataDir, '--plaintext', '--broker', brokerUrl, '--http-port', String(httpPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((r) => child.once('exit', r));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -63,11 +64,11 @@ function inbox(client: MqttClient): { topic: string; payload: Buffer }[] {
 type Login = { username: string; password: string };
 
 /** MQTT sessions opened during a test; `end()` ends them all. */
-function sessions(url: string): { connect: (l: Login) => Promise<MqttClient>; end: () => Promise<unknown> } {
+function sessions(url: string, fingerprint?: string): { connect: (l: Login) => Promise<MqttClient>; end: () => Promise<unknown> } {
   const clients: MqttClient[] = [];
   return {
     connect: async (login) => {
-      const c = await connectMqtt(url, login);
+      const c = await connectMqtt(url, { ...login, ...(fingerprint ? { fingerprint } : {}) });
       clients.push(c);
       return c;
     },
@@ -187,6 +188,34 @@ test('static passwd + acl_file Mosquitto: nothing crosses accounts, for logins m
     t.is(relay.admin, null);
     // Mosquitto 2.0.11 grants every SUBSCRIBE under an acl_file and checks each message on delivery.
     await isolation(t, { relay, connect, home, stranger, camera, h, refusesAtSubscribe: false });
+  } finally {
+    await end();
+    await relay.close();
+    await mosquitto.stop();
+  }
+});
+
+test('Mosquitto with the TLS listener relay mosquitto-config writes: the relay and every login pin the relay key, and nothing crosses accounts', async (t) => {
+  if (!requireTool(t, 'mosquitto (Debian mosquitto)', mosquittoBin !== null)) return;
+  const dataDir = join(await tempDir('mosquitto-tls'), 'relay');
+  const accounts = await AccountStore.open(dataDir);
+  const home = await accounts.addAccount('home');
+  const stranger = await accounts.addAccount('stranger');
+  const h = household('mosquitto-tls');
+  const camera = await redeemCamera(accounts, 'home', h.camera);
+  const tls = await relayTls({ dataDir, hosts: ['127.0.0.1'] });
+  const mosquitto = await startMosquitto(dataDir, mosquittoBin!, { tls });
+  t.true(mosquitto.url.startsWith('mqtts://'), mosquitto.url);
+  // The relay's store worker pins its own key on the broker (the default for an mqtts:// broker).
+  const relay = await startRelay({ dataDir, httpPort: 0, broker: mosquitto.url, tls });
+  const { connect, end } = sessions(mosquitto.url, tls.fingerprint);
+  try {
+    t.true(relay.httpUrl.startsWith('https://'));
+    await isolation(t, { relay, connect, home, stranger, camera, h, refusesAtSubscribe: false });
+    // A login that pins another key gets nothing from this broker.
+    const other = (await relayTls({ dataDir: join(dataDir, '..', 'other'), hosts: [] })).fingerprint;
+    const e = await connectMqtt(mosquitto.url, { ...home, fingerprint: other }).catch((err: unknown) => err as Error);
+    t.regex(String(e), /E_RELAY_PIN/);
   } finally {
     await end();
     await relay.close();
