@@ -28,6 +28,7 @@ import { fromHex } from '../protocol/bytes.js';
 import type { Principal } from './acl.js';
 import type { AccountStore } from './accounts.js';
 import { MAX_PAGE, type OpaqueStore, type Page } from './store.js';
+import { LoginGuard } from './login-guard.js';
 
 export interface HttpApi {
   port: number;
@@ -68,11 +69,17 @@ export interface HttpApiOptions {
   port?: number;
   /** serve HTTPS with this certificate (§15.8); absent: plain HTTP */
   tls?: TlsIdentity;
+  /** login rate limits and the bounded hashing pool, shared with the broker (§11.3; default: a new one) */
+  loginGuard?: LoginGuard;
   log?: (msg: string) => void;
 }
 
+/** HTTP status and Retry-After for the login guard's refusals. */
+const GUARD_STATUS: Partial<Record<ErrorCode, number>> = { E_RATE_LIMITED: 429, E_OVERLOADED: 503 };
+
 export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
   const log = o.log ?? (() => undefined);
+  const loginGuard = o.loginGuard ?? new LoginGuard();
   const authCache = new Map<string, { principal: Principal; until: number; version: number }>();
 
   const authenticate = async (req: IncomingMessage): Promise<Principal> => {
@@ -85,7 +92,15 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     authCache.delete(cacheKey);
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const i = decoded.indexOf(':');
-    const principal = i > 0 ? await o.accounts.authenticate(decoded.slice(0, i), decoded.slice(i + 1)) : null;
+    const username = decoded.slice(0, Math.max(0, i));
+    let principal: Principal | null = null;
+    try {
+      // The same limits as MQTT logins: a flood of bad passwords is refused before any hashing.
+      principal = i > 0 ? await loginGuard.attempt(req.socket.remoteAddress ?? 'unknown', username, () => o.accounts.authenticate(username, decoded.slice(i + 1))) : null;
+    } catch (e) {
+      if (SealcamError.is(e) && GUARD_STATUS[e.code]) throw new HttpError(GUARD_STATUS[e.code]!, e.code, e.message.replace(/^E_[A-Z_]+: /, ''));
+      throw e;
+    }
     if (!principal) throw new HttpError(401, 'E_AUTH', 'bad username or password');
     if (authCache.size >= AUTH_CACHE_ENTRIES) authCache.clear();
     authCache.set(cacheKey, { principal, until: Date.now() + AUTH_CACHE_MS, version });

@@ -18,6 +18,7 @@ import { Ingest } from './ingest.js';
 import { OpaqueStore, type RetentionPolicy } from './store.js';
 import { startStoreWorker, type StoreWorker } from './store-worker.js';
 import type { RelayTls } from './tls.js';
+import { LoginGuard } from './login-guard.js';
 
 export interface RelayOptions {
   dataDir: string;
@@ -90,6 +91,8 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   let misrouter: Misrouter | null = null;
   let mqttUrl: string;
   const tls = o.tls ?? null;
+  // One set of login limits for MQTT and HTTP: a flood on either cannot starve the other's logins.
+  const loginGuard = new LoginGuard();
   if (o.broker) {
     const url = o.broker;
     // The relay's own logins on a TLS broker trust the key it must present, as cameras do.
@@ -123,12 +126,12 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
     }
     mqttUrl = url;
   } else {
-    broker = await startBroker({ accounts, ingest, host, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.wsPort !== undefined ? { wsPort: o.wsPort } : {}), ...(o.fault ? { fault: o.fault } : {}), ...(tls ? { tls } : {}), log });
+    broker = await startBroker({ accounts, ingest, host, loginGuard, ...(o.port !== undefined ? { port: o.port } : {}), ...(o.wsPort !== undefined ? { wsPort: o.wsPort } : {}), ...(o.fault ? { fault: o.fault } : {}), ...(tls ? { tls } : {}), log });
     mqttUrl = `${tls ? 'mqtts' : 'mqtt'}://${urlHost(host)}:${broker.port}`;
   }
   const wsUrl = broker ? `${tls ? 'wss' : 'ws'}://${urlHost(host)}:${broker.wsPort}` : null;
   const fingerprint = tls?.fingerprint ?? null;
-  const http = await startHttpApi({ accounts, store, host, log, info: () => ({ mqttUrl, wsUrl, fingerprint }), ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
+  const http = await startHttpApi({ accounts, store, host, log, loginGuard, info: () => ({ mqttUrl, wsUrl, fingerprint }), ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
   return {
     accounts,
     store,
