@@ -6,7 +6,10 @@ import { loadBoard } from '../device/board.js';
 import { DeviceHome } from '../device/home.js';
 import { openCaptureSource, runAgent } from '../device/agent.js';
 import { codeFromImage, pairAsCamera, scanForCode } from '../device/pair.js';
-import { DirectorySink, type EnvelopeSink } from '../device/sink.js';
+import { DirectorySink, withHeartbeat, type EnvelopeSink } from '../device/sink.js';
+import { ServiceNotifier } from '../device/service-notify.js';
+import type { BoardProfile } from '../device/board.js';
+import { reportError } from './report-error.js';
 import { Spool } from '../device/spool.js';
 import { MqttUploader } from '../device/uploader.js';
 import { SealcamError } from '../protocol/errors.js';
@@ -23,7 +26,7 @@ interface RunOptions {
   board: string;
   home: string;
   out: string;
-  seconds: number;
+  seconds?: number;
   bitrate?: number;
   segmentSeconds?: number;
   chunkFrames?: number;
@@ -106,7 +109,8 @@ export function registerDevice(program: Command): void {
   device
     .command('run')
     .description(
-      'capture, encode (H.264), cut fMP4 segments and seal each one for the paired owner, writing sealed envelopes to --out. ' +
+      'capture, encode (H.264), cut fMP4 segments and seal each one for the paired owner, writing sealed envelopes to --out (or uploading them). ' +
+        'Runs until SIGINT/SIGTERM (or --seconds): the last segment is closed with FINAL. Under systemd (Type=notify) it reports READY, WATCHDOG and STOPPING. ' +
         'The camera must be paired: it never produces unsealed output',
     )
     .requiredOption('--board <name>', 'board profile from boards/ (e.g. sim) or a path to a profile .json')
@@ -114,8 +118,8 @@ export function registerDevice(program: Command): void {
     .option('--out <dir>', 'directory for sealed envelopes (epoch-*.sck, seg-*.scs) when not uploading', 'sealcam-out')
     .option('--upload', "upload to the relay with the camera's own login (relay.json in --home, from pairing), through the on-disk spool")
     .option('--spool-bytes <n>', "spool cap in bytes (default: the board profile)", positiveInt)
-    .option('--upload-timeout <seconds>', 'with --upload: how long to wait at the end for the spool to drain', positiveNumber, 60)
-    .option('--seconds <n>', 'seconds of video to capture', positiveNumber, 10)
+    .option('--upload-timeout <seconds>', `with --upload: how long to wait at the end for the spool to drain; if it does not, the run exits ${EXIT_SPOOL_PENDING} (E_SPOOL) and the spool uploads at the next start`, positiveNumber, 60)
+    .option('--seconds <n>', 'seconds of video to capture (default: until SIGINT/SIGTERM, or the end of --y4m)', positiveNumber)
     .option('--bitrate <bps>', 'H.264 bitrate in bits per second (default: the board profile)', positiveInt)
     .option('--segment-seconds <n>', 'media segment length (default: the board profile)', positiveNumber)
     .option('--chunk-frames <n>', 'frames per live chunk (default: the board profile)', positiveInt)
@@ -128,79 +132,141 @@ export function registerDevice(program: Command): void {
       const padding = opts.pad !== undefined ? formatPaddingPolicy(parsePaddingPolicy(opts.pad)) : undefined; // E_CONFIG before anything starts
       if (opts.y4m && opts.y4m !== '-') await checkEncodable(opts.y4m);
       const home = await DeviceHome.open(resolve(opts.home));
-      let sink: EnvelopeSink;
-      let uploader: MqttUploader | null = null;
-      if (opts.upload) {
-        const login = await home.relay();
-        if (!login) throw new SealcamError('E_NOT_PAIRED', `no relay login in ${home.dir}/relay.json: pair the camera with a relay first`);
-        const spool = await Spool.open(resolve(home.dir, board.spool.dir), opts.spoolBytes ?? board.spool.maxBytes);
-        uploader = new MqttUploader({ ...login, cameraId: home.identity.idHex, spool, log: (m) => process.stderr.write(`  relay: ${m}\n`) });
-        // Do not wait for the relay to stream: the spool holds everything until it is reachable.
-        const first = uploader.start();
-        const reachable = await Promise.race([first.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
-        if (!reachable) process.stderr.write(`  relay ${login.url} not reachable yet: spooling to ${spool.dir}\n`);
-        sink = uploader;
-      } else {
-        sink = new DirectorySink(resolve(opts.out));
-      }
-      const started = Date.now();
-      const video = {
-        ...(opts.bitrate ? { bitrate: opts.bitrate } : {}),
-        ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}),
-        ...(opts.chunkFrames ? { chunkFrames: opts.chunkFrames } : {}),
-        ...(padding !== undefined ? { padding } : {}),
-      };
-      const total = Math.round(opts.seconds * board.video.fps);
-      const result = await runAgent({
-        board,
-        home,
-        sink,
-        seconds: opts.seconds,
-        video,
-        realtime: opts.realtime ?? false,
-        ...(opts.y4m ? { y4m: opts.y4m } : {}),
-        onProgress: (p) => {
-          const fps = p.framesCaptured / ((Date.now() - started) / 1000);
-          process.stderr.write(
-            `  frames ${p.framesCaptured}/${total} captured, ${p.encoder?.encoded ?? p.segmenter.frames} encoded, ${p.encoder?.dropped ?? 0} dropped · ${p.segmentsSealed} segments sealed · ${fps.toFixed(1)} fps\n`,
-          );
-        },
-      });
-      if (!uploader) await sink.close();
-      if (uploader) {
-        await uploader.flush(opts.uploadTimeout * 1000).catch((e: Error) => process.stderr.write(`  ${e.message}\n`));
-        await uploader.close();
-      }
-      const summary = {
-        cameraId: result.cameraId,
-        board: board.name,
-        codec: result.codec,
-        epoch: result.epoch,
-        framesCaptured: result.framesCaptured,
-        framesEncoded: result.encoder?.encoded ?? result.segmenter.frames,
-        framesDropped: result.encoder?.dropped ?? 0,
-        framesSegmented: result.segmenter.frames,
-        segmentsSealed: result.segmentsSealed,
-        liveChunks: result.liveChunks,
-        bytesSealed: result.bytesSealed,
-        seqs: [result.firstSeq, result.nextSeq - 1],
-        out: sink instanceof DirectorySink ? sink.dir : null,
-        upload: uploader ? uploader.stats : null,
-        seconds: (Date.now() - started) / 1000,
-      };
-      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else {
-        process.stdout.write(
-          [
-            `camera ${summary.cameraId} (${summary.board}), ${summary.codec ?? 'h264'}, epoch ${summary.epoch}`,
-            `  frames   ${summary.framesCaptured} captured, ${summary.framesEncoded} encoded, ${summary.framesDropped} dropped`,
-            `  sealed   ${summary.segmentsSealed} segments (seq ${summary.seqs[0]}..${summary.seqs[1]}), ${summary.liveChunks} live chunks, ${summary.bytesSealed} bytes`,
-            summary.out ? `  written  ${summary.out}` : `  uploaded ${uploader!.stats.envelopesUploaded} envelopes in ${uploader!.stats.piecesPublished} messages, ${uploader!.stats.liveSent} live chunks sent`,
-            '',
-          ].join('\n'),
-        );
+      const notifier = new ServiceNotifier({ log: (m) => process.stderr.write(`  systemd: ${m}\n`) });
+      const stop = stopOnSignals(notifier);
+      try {
+        await runDevice(opts, { board, home, padding }, notifier, stop.signal);
+      } finally {
+        stop.dispose();
+        notifier.unwatch();
+        await notifier.settled();
       }
     });
+}
+
+/**
+ * Exit status of a run that stopped with envelopes still in the spool (the relay did not take them
+ * within --upload-timeout): EX_TEMPFAIL of sysexits.h. Nothing is lost: they upload at the next start.
+ */
+export const EXIT_SPOOL_PENDING = 75;
+
+/**
+ * SIGINT and SIGTERM abort the run: the agent closes the current segment with FINAL, and the spool
+ * drains within --upload-timeout. A second signal exits at once (the spool keeps what it holds).
+ */
+function stopOnSignals(notifier: ServiceNotifier): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`  ${sig} again: stopping now; what the spool holds uploads at the next start\n`);
+      process.exit(EXIT_SPOOL_PENDING);
+    }
+    process.stderr.write(`  ${sig}: closing the current segment (FINAL), then draining the spool\n`);
+    void notifier.stopping(`stopping (${sig}): closing the current segment`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal) };
+}
+
+async function runDevice(opts: RunOptions, { board, home, padding }: { board: BoardProfile; home: DeviceHome; padding: string | undefined }, notifier: ServiceNotifier, signal: AbortSignal): Promise<void> {
+  let sink: EnvelopeSink;
+  let uploader: MqttUploader | null = null;
+  let spool: Spool | null = null;
+  if (opts.upload) {
+    const login = await home.relay();
+    if (!login) throw new SealcamError('E_NOT_PAIRED', `no relay login in ${home.dir}/relay.json: pair the camera with a relay first`);
+    spool = await Spool.open(resolve(home.dir, board.spool.dir), opts.spoolBytes ?? board.spool.maxBytes);
+    uploader = new MqttUploader({ ...login, cameraId: home.identity.idHex, spool, log: (m) => process.stderr.write(`  relay: ${m}\n`) });
+    // Do not wait for the relay to stream: the spool holds everything until it is reachable.
+    const first = uploader.start();
+    const reachable = await Promise.race([first.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+    if (!reachable) process.stderr.write(`  relay ${login.url} not reachable yet: spooling to ${spool.dir}\n`);
+    sink = uploader;
+  } else {
+    sink = new DirectorySink(resolve(opts.out));
+  }
+  const started = Date.now();
+  const video = {
+    ...(opts.bitrate ? { bitrate: opts.bitrate } : {}),
+    ...(opts.segmentSeconds ? { segmentSeconds: opts.segmentSeconds } : {}),
+    ...(opts.chunkFrames ? { chunkFrames: opts.chunkFrames } : {}),
+    ...(padding !== undefined ? { padding } : {}),
+  };
+  const total = opts.seconds === undefined ? null : Math.round(opts.seconds * board.video.fps);
+  // The service's view of the run: READY=1 at the first sealed envelope, WATCHDOG=1 while chunks flow.
+  const live = { chunks: 0, segments: 0, lastSeq: -1 };
+  const statusLine = () =>
+    `${live.segments} segments sealed (last seq ${live.lastSeq}), ${live.chunks} chunks` +
+    (uploader ? `; relay ${uploader.isConnected ? 'connected' : 'offline'}, ${spool!.pending().length} envelopes spooled, ${spool!.status.evicted} evicted` : '');
+  const watched = withHeartbeat(sink, (what, info) => {
+    if (what === 'live') live.chunks++;
+    else {
+      live.segments++;
+      live.lastSeq = info!.seq;
+      if (live.segments === 1) void notifier.markReady(`running: ${statusLine()}`);
+    }
+  });
+  notifier.watch(() => live.chunks + live.segments, () => `running: ${statusLine()}`);
+  const result = await runAgent({
+    board,
+    home,
+    sink: watched,
+    ...(opts.seconds !== undefined ? { seconds: opts.seconds } : {}),
+    signal,
+    video,
+    realtime: opts.realtime ?? false,
+    ...(opts.y4m ? { y4m: opts.y4m } : {}),
+    onProgress: (p) => {
+      const fps = p.framesCaptured / ((Date.now() - started) / 1000);
+      process.stderr.write(
+        `  frames ${p.framesCaptured}${total === null ? '' : `/${total}`} captured, ${p.encoder?.encoded ?? p.segmenter.frames} encoded, ${p.encoder?.dropped ?? 0} dropped · ${p.segmentsSealed} segments sealed · ${fps.toFixed(1)} fps\n`,
+      );
+    },
+  });
+  notifier.unwatch();
+  if (!signal.aborted) void notifier.stopping(`stopping: ${statusLine()}`);
+  let spooled = 0;
+  if (!uploader) await sink.close();
+  if (uploader) {
+    void notifier.status(`draining the spool: ${statusLine()}`);
+    await uploader.flush(opts.uploadTimeout * 1000).catch(() => (spooled = spool!.pending().length));
+    await uploader.close();
+  }
+  const summary = {
+    cameraId: result.cameraId,
+    board: board.name,
+    codec: result.codec,
+    epoch: result.epoch,
+    framesCaptured: result.framesCaptured,
+    framesEncoded: result.encoder?.encoded ?? result.segmenter.frames,
+    framesDropped: result.encoder?.dropped ?? 0,
+    framesSegmented: result.segmenter.frames,
+    segmentsSealed: result.segmentsSealed,
+    liveChunks: result.liveChunks,
+    bytesSealed: result.bytesSealed,
+    seqs: [result.firstSeq, result.nextSeq - 1],
+    stoppedBy: signal.aborted ? 'signal' : 'end',
+    out: sink instanceof DirectorySink ? sink.dir : null,
+    upload: uploader ? { ...uploader.stats, spooled, evicted: spool!.status.evicted } : null,
+    seconds: (Date.now() - started) / 1000,
+  };
+  if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      [
+        `camera ${summary.cameraId} (${summary.board}), ${summary.codec ?? 'h264'}, epoch ${summary.epoch}`,
+        `  frames   ${summary.framesCaptured} captured, ${summary.framesEncoded} encoded, ${summary.framesDropped} dropped`,
+        `  sealed   ${summary.segmentsSealed} segments (seq ${summary.seqs[0]}..${summary.seqs[1]}), ${summary.liveChunks} live chunks, ${summary.bytesSealed} bytes`,
+        summary.out ? `  written  ${summary.out}` : `  uploaded ${uploader!.stats.envelopesUploaded} envelopes in ${uploader!.stats.piecesPublished} messages, ${uploader!.stats.liveSent} live chunks sent`,
+        '',
+      ].join('\n'),
+    );
+  }
+  if (spooled > 0) {
+    reportError(new SealcamError('E_SPOOL', `${spooled} envelopes stay spooled in ${spool!.dir}: the relay did not take them within --upload-timeout ${opts.uploadTimeout} s; they upload at the next start`));
+    process.exitCode = EXIT_SPOOL_PENDING;
+  }
 }
 
 /**

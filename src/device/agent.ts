@@ -19,9 +19,9 @@ export interface AgentOptions {
   board: BoardProfile;
   home: DeviceHome;
   sink: EnvelopeSink;
-  /** stop after this many seconds of video */
-  seconds: number;
-  /** stop earlier when aborted (the last segment still carries FINAL) */
+  /** stop after this many seconds of video (default: when the source ends or `signal` aborts) */
+  seconds?: number;
+  /** stop when aborted (the last segment still carries FINAL) */
   signal?: AbortSignal;
   /** overrides of the board's video settings */
   video?: Partial<BoardProfile['video']>;
@@ -54,15 +54,16 @@ export interface AgentResult extends PipelineResult {
   nextSeq: number;
 }
 
-export async function openCaptureSource(board: BoardProfile, video: BoardProfile['video'], maxFrames: number, options: { realtime?: boolean; overlay?: Overlay; clock?: Clock } = {}): Promise<CaptureSource> {
+/** `maxFrames` undefined: the source runs until it is closed (a camera) or ends (a file). */
+export async function openCaptureSource(board: BoardProfile, video: BoardProfile['video'], maxFrames: number | undefined, options: { realtime?: boolean; overlay?: Overlay; clock?: Clock } = {}): Promise<CaptureSource> {
   const { width, height, fps } = video;
   if (board.capture.driver === 'synthetic') {
-    const source = new SyntheticSource({ width, height, fps, maxFrames, realtime: options.realtime ?? false, ...(options.clock ? { clock: options.clock } : {}) });
+    const source = new SyntheticSource({ width, height, fps, ...(maxFrames !== undefined ? { maxFrames } : {}), realtime: options.realtime ?? false, ...(options.clock ? { clock: options.clock } : {}) });
     if (options.overlay) source.scene.setOverlay(options.overlay);
     return source;
   }
   const format = board.capture.format === 'raw' ? 'i420' : board.capture.format;
-  return ProcessSource.start({ command: board.capture.command!, format, width, height, fps, maxFrames });
+  return ProcessSource.start({ command: board.capture.command!, format, width, height, fps, ...(maxFrames !== undefined ? { maxFrames } : {}) });
 }
 
 export async function runAgent(o: AgentOptions): Promise<AgentResult> {
@@ -115,8 +116,8 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
   const sealer = new SegmentSealer(o.home.identity, epochs, random, first, { padding: parsePaddingPolicy(video.padding ?? 'off') });
   const source = o.y4m
     ? await (o.y4m === '-' ? Y4mSource.fromStream(process.stdin, {}, 'y4m on stdin') : Y4mSource.fromFile(o.y4m))
-    : await openCaptureSource(o.board, video, Math.round(o.seconds * video.fps), { realtime: o.realtime, overlay: o.overlay, clock: o.clock });
-  const maxFrames = Math.round(o.seconds * source.info.fps);
+    : await openCaptureSource(o.board, video, o.seconds === undefined ? undefined : Math.round(o.seconds * video.fps), { realtime: o.realtime, overlay: o.overlay, clock: o.clock });
+  const maxFrames = o.seconds === undefined ? undefined : Math.round(o.seconds * source.info.fps);
   const result = await runPipeline({
     source,
     sealer,
@@ -126,7 +127,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
     chunkFrames: video.chunkFrames,
     hardwareAcceleration: o.board.encoder.hardwareAcceleration,
     dropWhenBehind: o.realtime ?? false,
-    maxFrames,
+    ...(maxFrames !== undefined ? { maxFrames } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     beforeSegment: () => o.home.useSeq(sealer.nextSeq),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

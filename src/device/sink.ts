@@ -69,3 +69,25 @@ export class DirectorySink implements EnvelopeSink {
     await this.made;
   }
 }
+
+/**
+ * `sink` with a callback on every sealed envelope and live chunk: the agent's heartbeat (frames
+ * are flowing) for the service watchdog (service-notify.ts). Everything else passes through.
+ */
+export function withHeartbeat(sink: EnvelopeSink, beat: (what: 'segment' | 'live', info?: SegmentInfo) => void): EnvelopeSink {
+  const watched: EnvelopeSink = {
+    announce: (announcement, epoch) => sink.announce(announcement, epoch),
+    segment: async (envelope, info) => {
+      await sink.segment(envelope, info);
+      beat('segment', info);
+    },
+    live: (chunk) => {
+      sink.live(chunk);
+      beat('live');
+    },
+    close: () => sink.close(),
+  };
+  if (sink.onRoster) watched.onRoster = (handler) => sink.onRoster!(handler);
+  if (sink.rosterArrived) watched.rosterArrived = (timeoutMs) => sink.rosterArrived!(timeoutMs);
+  return watched;
+}
