@@ -14,8 +14,8 @@ import { SealcamError } from '../protocol/errors.js';
 export const AGENT_ENTRY = fileURLToPath(new URL('../cli/agent.ts', import.meta.url));
 export const AGENT_BUNDLE_PATH = 'app/sealcam-agent.mjs';
 
-/** ESM has no require/__dirname; bundled CommonJS packages need both. */
-const BANNER = [
+/** ESM has no require/__dirname; bundled CommonJS packages need both (also scripts/build.ts). */
+export const ESM_REQUIRE_BANNER = [
   "import { createRequire as __sealcamCreateRequire } from 'node:module';",
   "import { dirname as __sealcamDirname } from 'node:path';",
   "import { fileURLToPath as __sealcamFileURLToPath } from 'node:url';",
@@ -58,7 +58,7 @@ export function bundleAgent(): Promise<Uint8Array> {
     legalComments: 'none',
     write: false,
     logLevel: 'silent',
-    banner: { js: BANNER },
+    banner: { js: ESM_REQUIRE_BANNER },
     plugins: [imageNatives],
   }).then(
     (result) => result.outputFiles[0]!.contents,
