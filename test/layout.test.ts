@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const SRC = new URL('../src/', import.meta.url).pathname;
-const APPS = ['device', 'relay', 'owner', 'firmware'];
+const APPS = ['device', 'relay', 'owner', 'firmware', 'app'];
 
 function files(dir: string): string[] {
   let out: string[] = [];
@@ -75,5 +75,26 @@ test('the relay never imports a decryption path, directly or through anything it
     const reached = [...c.files].map((p) => relative(SRC, p));
     for (const bad of forbidden) t.false(reached.includes(bad), `${relative(SRC, f)} reaches ${bad}`);
     t.false(c.packages.has('tweetnacl'), `${relative(SRC, f)} reaches tweetnacl`);
+  }
+});
+
+/** What src/app may use: it runs in a browser, so nothing that needs Node (DESIGN.md). */
+const APP_PACKAGES = new Set(['mqtt', 'qrcode', 'jsqr', 'tweetnacl', '@noble/hashes/scrypt.js']);
+const APP_MEDIA = ['media/cmaf-read.ts', 'media/capture-clock.ts', 'media/synthetic.ts', 'media/source.ts'];
+
+test('src/app imports only itself, src/protocol, browser-safe media parsers and browser packages; nothing imports src/app', (t) => {
+  const appFiles = files(join(SRC, 'app'));
+  t.true(appFiles.length >= 10);
+  for (const f of appFiles) {
+    const c = closure(f);
+    for (const p of c.files) {
+      const rel = relative(SRC, p);
+      t.true(rel.startsWith('app/') || rel.startsWith('protocol/') || APP_MEDIA.includes(rel), `${relative(SRC, f)} reaches ${rel}`);
+    }
+    // node:crypto is the protocol's, replaced in the bundle by src/app/node-crypto-shim.ts
+    for (const pkg of c.packages) t.true(APP_PACKAGES.has(pkg) || pkg === 'node:crypto', `${relative(SRC, f)} reaches the package ${pkg}`);
+  }
+  for (const f of files(SRC).filter((p) => !relative(SRC, p).startsWith('app/'))) {
+    for (const spec of imports(f)) t.false(/(^|\/)app\//.test(spec) && spec.startsWith('.'), `${relative(SRC, f)} imports ${spec}`);
   }
 });

@@ -12,6 +12,7 @@ import { registerFirmware } from './firmware.js';
 import { registerRelay } from './relay.js';
 import { registerOwner } from './owner.js';
 import { registerView } from './view.js';
+import { registerApp } from './app.js';
 
 export function buildProgram(): Command {
   const program = new Command('sealcam')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerRelay(program);
   registerOwner(program);
   registerView(program);
+  registerApp(program);
   return program;
 }
 

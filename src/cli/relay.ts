@@ -6,6 +6,7 @@ import { AccountStore, DEFAULT_MAX_CAMERAS_PER_ACCOUNT } from '../relay/accounts
 import { DEFAULT_ACCOUNT_QUOTA_BYTES, DEFAULT_MAX_STORE_BYTES } from '../relay/store.js';
 import { writeMosquittoConfig } from '../relay/mosquitto.js';
 import { ensureStoreLogin, startRelay } from '../relay/relay.js';
+import { buildApp } from './app.js';
 import { parseFingerprint, relayTls } from '../relay/tls.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, brokerAdminFor, findDynsecPlugin, readBrokerAdmin } from '../relay/dynsec.js';
 import { SealcamError } from '../protocol/errors.js';
@@ -72,8 +73,10 @@ export function registerRelay(program: Command): void {
         ? null
         : await relayTls({ dataDir, hosts: [opts.host], ...(opts.tlsCert ? { certFile: resolve(opts.tlsCert) } : {}), ...(opts.tlsKey ? { keyFile: resolve(opts.tlsKey) } : {}) });
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
+      const app = await buildApp();
       const r = await startRelay({
         dataDir,
+        app: app.files,
         host: opts.host,
         port: opts.port,
         wsPort: opts.wsPort,
@@ -87,6 +90,7 @@ export function registerRelay(program: Command): void {
         log: (m) => process.stderr.write(`relay: ${m}\n`),
       });
       process.stdout.write(`relay up: mqtt ${r.mqttUrl}${r.wsUrl ? `, websocket ${r.wsUrl}` : ''}, http ${r.httpUrl}, data ${dataDir}\n`);
+      process.stdout.write(`owner app: ${r.httpUrl}/app/ (app.js SHA-256 ${app.hash})\n`);
       if (tls) {
         process.stdout.write(
           `relay key fingerprint: ${tls.fingerprint} (${tls.origin === 'files' ? `from ${opts.tlsCert}` : `self-signed, kept in ${resolve(dataDir, 'tls')}`})\n` +

@@ -12,6 +12,7 @@
  *   GET  /v1/accounts/:a/cameras/:c/segments/:seq        → the sealed envelope (streamed)
  *   GET  /v1/accounts/:a/cameras/:c/keys?after&limit     → {items: [{epoch}], next}
  *   GET  /v1/accounts/:a/cameras/:c/keys/:epoch          → the signed epoch announcement
+ *   GET  /app/…                                          → the owner's phone app, when built in (static files)
  *
  * Every error is {"error": message, "code": "E_…"}: no path, no stack trace; an unexpected one is
  * 500 E_INTERNAL and its detail goes to the relay's log only.
@@ -72,6 +73,20 @@ export interface HttpApiOptions {
   /** login rate limits and the bounded hashing pool, shared with the broker (§11.3; default: a new one) */
   loginGuard?: LoginGuard;
   log?: (msg: string) => void;
+  /** the owner's phone app to serve at /app/ (built by src/cli/app.ts; the relay imports none of its code) */
+  app?: ReadonlyMap<string, { contentType: string; body: Uint8Array }>;
+}
+
+/** The app's page may talk only to this relay (and its MQTT over WebSocket): no inline script, no other origin. */
+const APP_CSP = "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; style-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/** A static file of the app, or a redirect from /app to /app/. */
+function serveApp(res: ServerResponse, app: NonNullable<HttpApiOptions['app']>, pathname: string): void {
+  if (pathname === '/app') return void res.writeHead(301, { location: '/app/' }).end();
+  const file = app.get(pathname.slice('/app/'.length) || 'index.html');
+  if (!file) throw new HttpError(404, 'E_NOT_FOUND', 'not found');
+  res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.body.length, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'content-security-policy': APP_CSP });
+  res.end(file.body);
 }
 
 /** HTTP status and Retry-After for the login guard's refusals. */
@@ -119,6 +134,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`${JSON.stringify(body)}\n`);
     };
+    if (parts[0] === 'app' && o.app && req.method === 'GET') return serveApp(res, o.app, url.pathname);
     if (parts[0] !== 'v1') throw new HttpError(404, 'E_NOT_FOUND', 'not found');
     if (req.method === 'GET' && parts.length === 2 && parts[1] === 'info') return json(200, o.info());
     if (req.method === 'POST' && parts.length === 2 && parts[1] === 'provision') {

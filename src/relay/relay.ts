@@ -13,7 +13,7 @@ import { AccountStore } from './accounts.js';
 import { startBroker, type RunningBroker } from './broker.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, readBrokerAdmin } from './dynsec.js';
 import { MISROUTE_ROLE, misrouteAcls, startMisrouter, type MisrouteFault, type Misrouter } from './misroute.js';
-import { startHttpApi, type HttpApi } from './http-api.js';
+import { startHttpApi, type HttpApi, type HttpApiOptions } from './http-api.js';
 import { Ingest } from './ingest.js';
 import { OpaqueStore, type RetentionPolicy } from './store.js';
 import { startStoreWorker, type StoreWorker } from './store-worker.js';
@@ -52,6 +52,8 @@ export interface RelayOptions {
    * `relay mosquitto-config` gives Mosquitto's TLS listener); null: the system CAs decide
    */
   brokerFingerprint?: string | null;
+  /** the owner's phone app to serve at /app/ (static files; see src/cli/app.ts) */
+  app?: HttpApiOptions['app'];
   /** every log line goes through escapeLogLine first, so input such as a topic cannot forge a line */
   log?: (msg: string) => void;
 }
@@ -131,7 +133,7 @@ export async function startRelay(o: RelayOptions): Promise<Relay> {
   }
   const wsUrl = broker ? `${tls ? 'wss' : 'ws'}://${urlHost(host)}:${broker.wsPort}` : null;
   const fingerprint = tls?.fingerprint ?? null;
-  const http = await startHttpApi({ accounts, store, host, log, loginGuard, info: () => ({ mqttUrl, wsUrl, fingerprint }), ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
+  const http = await startHttpApi({ accounts, store, host, log, loginGuard, info: () => ({ mqttUrl, wsUrl, fingerprint }), ...(o.app ? { app: o.app } : {}), ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) });
   return {
     accounts,
     store,

@@ -32,20 +32,28 @@ export interface WebViewer {
   close(): Promise<void>;
 }
 
-export async function bundleViewerApp(): Promise<string> {
-  const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+/** Bundle a browser entry point of src/app (by path: nothing here imports it) into one ES module. */
+export async function bundleForBrowser(entry: string, define: Record<string, string> = {}): Promise<Uint8Array> {
   const result = await build({
-    entryPoints: [here('./app.ts')],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',
     target: 'chrome120',
     write: false,
     minify: true,
-    alias: { 'node:crypto': here('./node-crypto-shim.ts') },
+    legalComments: 'none',
+    define,
+    alias: { 'node:crypto': here('../../app/node-crypto-shim.ts') },
     logLevel: 'silent',
   });
-  return result.outputFiles[0]!.text;
+  return result.outputFiles[0]!.contents;
+}
+
+export async function bundleViewerApp(): Promise<string> {
+  return new TextDecoder().decode(await bundleForBrowser(here('../../app/debug-viewer.ts')));
 }
 
 export interface WebViewerOptions {

@@ -1,5 +1,7 @@
 /**
- * The browser viewer (bundled for the page by server.ts). Plaintext exists only here: the page
+ * The browser viewer of `sealcam view --live --web` (bundled for its local page by
+ * src/owner/web/server.ts, which imports none of this: it hands esbuild this file's path). The
+ * live video path is the app's (player.ts, explain.ts). Plaintext exists only here: the page
  * connects to the relay with MQTT over WebSocket, subscribes to one camera's keys, live and status
  * topics, and hands every message to the same LiveSession as the CLI (PROTOCOL.md §7.5): it
  * verifies and decrypts with tweetnacl (node:crypto replaced by node-crypto-shim.ts), joins a
@@ -12,10 +14,10 @@
  * message and draws nothing.
  */
 import mqtt from 'mqtt';
-import { Identity, LiveSession, SealcamError, cameraTopic, fromHex, publicIdentity, toHex, type ExpectedRoster, type LiveEvent, type StreamSnapshot } from '../../protocol/index.js';
-import { parseChunk, parseInitSegment } from '../../media/cmaf-read.js';
-import { readFrameCode } from '../../media/synthetic.js';
-import { CaptureClock } from '../capture-clock.js';
+import { Identity, LiveSession, SealcamError, cameraTopic, fromHex, publicIdentity, toHex, type ExpectedRoster, type LiveEvent, type StreamSnapshot } from '../protocol/index.js';
+import { readFrameCode } from '../media/synthetic.js';
+import { EXPLAIN as explain } from './explain.js';
+import { LivePlayer } from './player.js';
 
 interface Config {
   /** the stream state kept in the owner home (by `view --live` or an earlier page), or null */
@@ -65,25 +67,6 @@ const show = (m: string) => {
   $('message').textContent = m;
 };
 
-/** What each rejection means to the person watching. */
-const explain: Record<string, string> = {
-  E_FOREIGN_CAMERA: 'this segment is from a camera you have not paired — nothing was decrypted',
-  E_BAD_SIGNATURE: 'a segment was not signed by your camera — rejected',
-  E_UNKNOWN_EPOCH: 'no key for this segment (you may have been removed from the camera)',
-  E_REPLAY: 'video this viewer has already been shown was sent again (a replayed recording) — not shown as live',
-  E_STALE_LIVE: 'video captured too long ago (or dated in the future) arrived as live — an old recording is not shown as live; if this persists, check the camera\'s and this computer\'s clocks',
-  E_REORDERED: 'video arrived out of order (older than what is already shown) — skipped',
-  E_FORWARD_JUMP: 'a segment number jumps implausibly far ahead — rejected',
-  E_EPOCH_ROLLBACK: 'a segment is sealed under an older key than one already seen — rejected',
-  E_DECRYPT: 'a chunk could not be decrypted (altered on the way) — rejected',
-  E_INNER_HEADER: 'a chunk does not belong to the segment it claims — rejected',
-  E_LIVE_INCOMPLETE: 'the camera\'s seal arrived for chunks this viewer did not all receive — that segment stays unconfirmed',
-  E_ROSTER_LAGGING: 'the camera is still using keys for an older viewer list: a viewer you removed may still be able to watch',
-  E_MALFORMED: 'a message that is not sealcam video arrived — ignored',
-  E_BAD_MAGIC: 'a message that is not sealcam video arrived — ignored',
-  E_TRUNCATED: 'a message was cut short — ignored',
-  E_BITSTREAM: 'a decrypted chunk is not valid video — skipped',
-};
 const STORAGE_PREFIX = 'sealcam:stream:';
 
 /** The synthetic camera's frame number, read back from the canvas. */
@@ -150,14 +133,18 @@ async function main(): Promise<void> {
   const expected = config.expectedRoster ? { rosterVersion: config.expectedRoster.rosterVersion, viewerIds: config.expectedRoster.viewerIds.map((id) => fromHex(id)) } : undefined;
   const session = startSession(camera, me, storageKey, expected, config.snapshot);
 
-  let decoder: VideoDecoder | null = null;
-  let timescale = 90_000;
-  let started = false;
-  /** decode timestamp → the segment and capture time of the chunk it came from */
-  const pending = new Map<number, { seq: number; captured: number | undefined }>();
-  const clock = new CaptureClock();
-  const confirmedSeqs = new Set<number>();
-  let shownSeq: number | null = null;
+  /** The app's live player draws on the page's canvas; its counters are this page's stats. */
+  const player = new LivePlayer(canvas, {
+    onDraw: (latency) => {
+      stats.framesDrawn = player.stats.framesDrawn;
+      stats.framesDrawnUnconfirmed = player.stats.framesDrawnUnconfirmed;
+      stats.msToFirstFrame = player.stats.msToFirstFrame;
+      stats.latenciesMs = player.stats.latenciesMs;
+      if (latency !== undefined && stats.framesDrawn % 30 === 0) $('latency').textContent = `live latency (capture → drawn): ${Math.round(latency)} ms`;
+      render();
+    },
+    onBadVideo: (m) => show(`decoder: ${m}`),
+  });
 
   /** Update the stats now, and what the page shows at the next animation frame (not once per chunk). */
   let paintQueued = false;
@@ -186,8 +173,7 @@ async function main(): Promise<void> {
     badge.dataset.count = String(stats.chunksUnconfirmed);
     badge.textContent = `${stats.chunksUnconfirmed} unconfirmed chunk${stats.chunksUnconfirmed === 1 ? '' : 's'} (shown before the camera's seal confirmed them); ${stats.chunksConfirmed} confirmed`;
     badge.className = stats.chunksUnconfirmed > 0 ? 'pending' : 'ok';
-    const unconfirmedFrame = shownSeq !== null && !confirmedSeqs.has(shownSeq);
-    canvas.className = unconfirmedFrame ? 'unconfirmed' : shownSeq !== null ? 'confirmed' : '';
+    canvas.className = player.showingUnconfirmed ? 'unconfirmed' : player.shownSeq !== null ? 'confirmed' : '';
     const ago = s.lastCaptureTime === null ? '' : ` (${Math.max(0, Math.round((Date.now() - s.lastCaptureTime) / 1000))} s ago)`;
     $('lastseen').textContent = `camera last seen: ${stats.cameraLastSeen === null ? 'not during this visit' : `${new Date(stats.cameraLastSeen).toLocaleTimeString()}${ago}`}${stats.cameraStatus ? `; status: ${stats.cameraStatus}` : ''}`;
     const codes = Object.entries(stats.rejected);
@@ -198,68 +184,12 @@ async function main(): Promise<void> {
     show(`${explain[code] ?? 'rejected'} (${code}: ${message})`);
   };
 
-  const draw = (frame: VideoFrame) => {
-    if (canvas.width !== frame.displayWidth) {
-      canvas.width = frame.displayWidth;
-      canvas.height = frame.displayHeight;
-    }
-    ctx.drawImage(frame, 0, 0);
-    stats.framesDrawn++;
-    stats.msToFirstFrame ??= Math.round(performance.now());
-    const from = pending.get(frame.timestamp);
-    pending.delete(frame.timestamp);
-    if (from) {
-      shownSeq = from.seq;
-      if (!confirmedSeqs.has(from.seq)) stats.framesDrawnUnconfirmed++;
-      if (from.captured !== undefined) {
-        stats.latenciesMs.push(Date.now() - from.captured);
-        if (stats.latenciesMs.length > 2000) stats.latenciesMs.shift(); // the latest 2000 frames, not the whole visit
-        if (stats.framesDrawn % 30 === 0) $('latency').textContent = `live latency (capture → drawn): ${Math.round(Date.now() - from.captured)} ms`;
-      }
-    }
-    frame.close();
-    render();
-  };
-
-  const configure = (initSegment: Uint8Array) => {
-    if (decoder && decoder.state !== 'closed') decoder.close();
-    const init = parseInitSegment(initSegment);
-    timescale = init.timescale;
-    started = false;
-    pending.clear();
-    decoder = new VideoDecoder({ output: draw, error: (e) => show(`decoder: ${e.message}`) });
-    decoder.configure({ codec: init.codec, description: init.description, optimizeForLatency: true });
-  };
-
-  const decodeChunk = (payload: Uint8Array, seq: number, captureTime: number, chunkIndex: number) => {
-    if (!decoder || decoder.state !== 'configured' || payload.length === 0) return;
-    for (const s of parseChunk(payload, timescale)) {
-      if (!started && !s.key) continue; // a decoder starts at a key frame
-      started = true;
-      pending.set(s.timestampUs, { seq, captured: clock.at(seq, chunkIndex, captureTime, s.timestampUs) });
-      if (pending.size > 512) pending.delete(pending.keys().next().value!);
-      decoder.decode(new EncodedVideoChunk({ type: s.key ? 'key' : 'delta', timestamp: s.timestampUs, duration: s.durationUs, data: s.data }));
-    }
-  };
-
   const take = (events: LiveEvent[]) => {
     for (const e of events) {
-      if (e.type === 'init') {
-        if (e.changed || !decoder || decoder.state === 'closed') configure(e.payload);
-      } else if (e.type === 'chunk') {
-        stats.joinedSeq ??= e.chunk.seq;
-        try {
-          decodeChunk(e.chunk.payload, e.chunk.seq, e.chunk.captureTime, e.chunk.chunkIndex);
-        } catch (err) {
-          if (!SealcamError.is(err)) throw err;
-          session.stats.rejected[err.code] = (session.stats.rejected[err.code] ?? 0) + 1;
-          reject(err.code, err.message);
-        }
-      } else if (e.type === 'confirmed') {
-        confirmedSeqs.add(e.seq);
-        if (confirmedSeqs.size > 256) confirmedSeqs.delete(confirmedSeqs.values().next().value!);
-        keepState(storageKey, session.snapshot());
-      } else if (e.type === 'rejected') {
+      player.take(e);
+      if (e.type === 'chunk') stats.joinedSeq ??= e.chunk.seq;
+      else if (e.type === 'confirmed') keepState(storageKey, session.snapshot());
+      else if (e.type === 'rejected') {
         reject(e.code, e.message);
       } else if (e.type === 'alarm') {
         stats.alarms.push(`${e.code}: ${e.message}`);
