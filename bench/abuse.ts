@@ -294,6 +294,7 @@ const malloryTopic = (cam: string, ch: 'seg' | 'keys') => cameraTopic('mallory',
  */
 function junk(magic: 'SCS1' | 'SCK1', cameraHex: string, epoch: number, seq: number, size: number): Uint8Array {
   const b = Buffer.alloc(size, 0x5a);
+  b.fill(0, 0, 144); // header and signature: flags and reserved 0
   b.write(magic, 0, 'ascii');
   b.writeUInt8(1, 4); // version
   b.writeUInt8(2, 5); // kind: media
