@@ -144,22 +144,25 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     agent = start();
     if ((k + 1) % 20 === 0) log(`kill -9 ${k + 1}/${o.kills}`);
   }
-  // Let the last start seal something, then stop it as systemd would.
-  await sleep(8000);
+  // Let the last start upload a media segment of its own, then stop it as systemd would.
+  const stored = () => relay!.store.list(p.login.account, p.camera.identity.idHex);
+  const before = Math.max(-1, ...stored().map((s) => s.seq));
+  const sealedOne = () => stored().some((s) => s.seq > before && s.kind === 'media');
+  for (const until = Date.now() + 120_000; !sealedOne() && Date.now() < until && agent.child.exitCode === null; ) await sleep(200);
   agent.child.kill('SIGTERM');
   const finalExit = await agent.exit;
 
   const camera = await DeviceHome.open(p.camera.dir);
   const seqsUsed = camera.nextSeq;
-  const stored = relay!.store.list(p.login.account, p.camera.identity.idHex);
-  const storedSeqs = new Set(stored.map((s) => s.seq));
+  const segments = stored();
+  const storedSeqs = new Set(segments.map((s) => s.seq));
   const missing = [...Array(seqsUsed).keys()].filter((s) => !storedSeqs.has(s)).length;
   const spoolState = JSON.parse(await readFile(join(p.camera.dir, 'spool', 'spool-state.json'), 'utf8').catch(() => '{"evicted":0}')) as { evicted: number };
   const inFlightAtKillsBound = 2 * o.kills;
   const lostInFlight = Math.max(0, missing - spoolState.evicted);
   const view = await run(process.execPath, [BIN, 'view', '--home', join(p.dir, 'owner'), '--camera', 'porch', '--out', join(p.dir, 'soak.mp4'), '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).catch((e: { stdout?: string; code?: number }) => ({ stdout: e.stdout ?? '{}' }));
   const h = JSON.parse(view.stdout) as { segmentsListed?: number; opened?: unknown[]; rejected?: unknown[] };
-  const last = stored.reduce((a, b) => (b.seq > a.seq ? b : a), stored[0]!);
+  const last = segments.reduce((a, b) => (b.seq > a.seq ? b : a), segments[0]!);
   await relay!.close();
   return {
     seconds: o.seconds,
