@@ -81,6 +81,8 @@ const result = await build({
   external: ['tsx', 'playwright-core'],
   banner: { js: ESM_REQUIRE_BANNER },
   legalComments: 'none',
+  minify: true,
+  keepNames: true,
   logLevel: 'warning',
   plugins: [plugin],
   metafile: true,
