@@ -15,7 +15,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CameraEpochs, Identity, SegmentSealer, openRoster, signRoster, systemRandom } from '../src/protocol/index.js';
-import { SyntheticSource } from '../src/media/synthetic.js';
+import { SyntheticScene, SyntheticSource } from '../src/media/synthetic.js';
+import { MotionDetector } from '../src/media/motion.js';
 import { H264Encoder } from '../src/media/encoder.js';
 import { runPipeline } from '../src/device/pipeline.js';
 import type { EnvelopeSink } from '../src/device/sink.js';
@@ -119,6 +120,19 @@ async function ffmpegAnchor(): Promise<ModeResult | null> {
   return { mode: 'ffmpeg libx264 ultrafast', frames: FRAMES, wallSeconds, cpuSeconds: m ? Number(m[1]) + Number(m[2]) : NaN, peakRssMB: maxrss ? Number(maxrss[1]) / 1024 : NaN, bytesOut: 0, dropped: 0 };
 }
 
+/** Motion detection alone (src/media/motion.ts) on the same synthetic 1080p frames, in this process: its own clock. */
+function measureMotion(frames: number): { framesAnalysed: number; analysisMs: number } {
+  const scene = new SyntheticScene(1920, 1080, 1);
+  const detector = new MotionDetector(1920, 1080);
+  const data = new Uint8Array((1920 * 1080 * 3) / 2);
+  for (let i = 0; i < frames; i++) {
+    if (i % 3 === 0) scene.render(data, i, Date.now()); // the detector reads one frame in three
+    detector.push({ type: 'raw', data, index: i, timestampUs: Math.round((i * 1e6) / FPS), captureTimeMs: Date.now() });
+  }
+  detector.flush();
+  return { framesAnalysed: detector.stats.framesAnalysed, analysisMs: detector.stats.analysisMs };
+}
+
 if (args[0] === '--child') {
   await runMode(args[1] as 'pipeline' | 'encode');
 } else {
@@ -127,6 +141,7 @@ if (args[0] === '--child') {
   const pipeline = child(bundled, 'pipeline');
   const anchor = await ffmpegAnchor();
   const videoSeconds = FRAMES / FPS;
+  const motion = measureMotion(FRAMES);
   const row = (r: ModeResult) => ({
     fps: r.frames / r.wallSeconds,
     cpuSecondsPerVideoSecond: r.cpuSeconds / videoSeconds,
@@ -140,6 +155,7 @@ if (args[0] === '--child') {
     ratioPipelineToEncode: encode.wallSeconds / pipeline.wallSeconds,
     goals: { ratio: 0.95, peakRssMB: 150 },
     ffmpegLibx264Ultrafast: anchor ? row(anchor) : 'ffmpeg not installed',
+    motionDetection: { framesAnalysed: motion.framesAnalysed, cpuSecondsPerVideoSecond: motion.analysisMs / 1000 / videoSeconds, percentOfOneCore: (motion.analysisMs / 1000 / videoSeconds) * 100, goalPercent: 3, shareOfEncode: motion.analysisMs / 1000 / videoSeconds / row(encode).cpuSecondsPerVideoSecond },
   };
   if (args.includes('--json')) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else {
@@ -149,6 +165,7 @@ if (args[0] === '--child') {
       `  capture+encode alone            ${f(results.encodeAlone.fps)} fps   ${f(results.encodeAlone.cpuSecondsPerVideoSecond, 2)} CPU-s per video-s   peak RSS ${f(results.encodeAlone.peakRssMB, 0)} MB`,
       `  full pipeline (+segment, seal)  ${f(results.pipeline.fps)} fps   ${f(results.pipeline.cpuSecondsPerVideoSecond, 2)} CPU-s per video-s   peak RSS ${f(results.pipeline.peakRssMB, 0)} MB (goal ≤ 150)`,
       `  ratio pipeline / encode         ${f(results.ratioPipelineToEncode, 3)} (goal ≥ 0.95)`,
+      `  motion detection at 1080p30     ${f(results.motionDetection.percentOfOneCore, 2)} % of one core (goal ≤ 3 %; ${results.motionDetection.framesAnalysed} of ${FRAMES} frames analysed; ×${f(results.motionDetection.shareOfEncode, 4)} of the encoder's CPU)`,
       anchor
         ? `  ffmpeg libx264 ultrafast        ${f(row(anchor).fps)} fps   ${f(row(anchor).cpuSecondsPerVideoSecond, 2)} CPU-s per video-s   peak RSS ${f(row(anchor).peakRssMB, 0)} MB (anchor: what a user would use instead)`
         : '  ffmpeg libx264 ultrafast        (ffmpeg not installed)',

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { CameraView, Identity, LiveSession, Reassembler, type LiveEvent, type StreamSnapshot, acceptRosterUpdate, concatBytes, fromHex, openRoster, parsePaddingPolicy, publicIdentity, toHex } from '../src/protocol/index.js';
+import { CameraView, Identity, LiveSession, decodeEvent, Reassembler, type LiveEvent, type StreamSnapshot, acceptRosterUpdate, concatBytes, fromHex, openRoster, parsePaddingPolicy, publicIdentity, toHex } from '../src/protocol/index.js';
 import { codeOf } from './helpers/codes.js';
 
 interface Step {
@@ -23,6 +23,7 @@ const V = JSON.parse(readFileSync(new URL('./vectors/segments.json', import.meta
   transport: { pieces: string[]; envelope: string };
   padded: { policy: string; envelope: string; live: string[]; seal: string; ctLengths: number[]; bodyLength: number; expect: { seq: number; epoch: number; chunks: string[] } };
   sessions: SessionCase[];
+  event: { envelope: string; expect: Record<string, unknown> };
   invalid: { name: string; viewer?: 'stranger'; steps: Step[]; error: string }[];
 };
 
@@ -73,7 +74,10 @@ function feed(c: Case, step: Step): void {
   const b = fromHex(step.hex);
   if (step.type === 'roster') c.rosterVersion = acceptRosterUpdate(b, { ownerSignPublicKey: fromHex(V.viewer.signPublicKey), cameraId: fromHex(V.camera.id), currentVersion: c.rosterVersion }).rosterVersion;
   else if (step.type === 'announcement') view.addAnnouncement(b);
-  else if (step.type === 'segment') view.openSegment(b);
+  else if (step.type === 'segment') {
+    const o = view.openSegment(b);
+    if (o.header.kind === 'event') decodeEvent(o.payload); // §16: a viewer reads the record it opened
+  }
   else if (step.type === 'live') view.acceptLiveChunk(b);
   else if (step.type === 'seal') view.confirmLive(b);
   else {
@@ -144,6 +148,20 @@ test('a padded segment (§6.5) opens to its payloads, as an envelope and as live
   live.addAnnouncement(fromHex(V.announcement));
   t.deepEqual(P.live.map((m) => toHex(live.acceptLiveChunk(fromHex(m)).payload)), P.expect.chunks);
   t.is(live.confirmLive(fromHex(P.seal)).header.seq, P.expect.seq);
+});
+
+test('a motion event (§16) opens as a kind-3 segment and its record decodes to the expected fields', (t) => {
+  const { event: E } = V;
+  const view = freshView();
+  view.addAnnouncement(fromHex(V.announcement));
+  const o = view.openSegment(fromHex(E.envelope));
+  const r = decodeEvent(o.payload);
+  t.deepEqual(
+    { seq: o.header.seq, epoch: o.header.epoch, kind: o.header.kind, startTime: r.startTime, endTime: r.endTime, peakPermille: r.peakPermille, firstSeq: r.firstSeq, lastSeq: r.lastSeq, thumbnailType: r.thumbnail?.type, thumbnail: toHex(r.thumbnail!.bytes) },
+    E.expect,
+  );
+  t.is(o.header.captureTime, r.startTime);
+  t.is(o.header.durationMs, r.endTime - r.startTime);
 });
 
 for (const c of V.sessions) {

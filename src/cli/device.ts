@@ -31,6 +31,7 @@ interface RunOptions {
   segmentSeconds?: number;
   chunkFrames?: number;
   pad?: string;
+  motion?: boolean;
   realtime?: boolean;
   y4m?: string;
   upload?: boolean;
@@ -123,6 +124,8 @@ export function registerDevice(program: Command): void {
     .option('--bitrate <bps>', 'H.264 bitrate in bits per second (default: the board profile)', positiveInt)
     .option('--segment-seconds <n>', 'media segment length (default: the board profile)', positiveNumber)
     .option('--chunk-frames <n>', 'frames per live chunk (default: the board profile)', positiveInt)
+    .option('--motion', "detect motion on the captured frames and seal each event (times, moving area, its segments, a thumbnail) like video (PROTOCOL.md §16; default: the board profile's motion section, else off); --no-motion turns it off")
+    .option('--no-motion', 'no motion detection, whatever the board profile says')
     .option('--pad <policy>', 'size padding inside the ciphertext, so the relay learns only a size bucket (PROTOCOL.md §6.5): off, standard (every half power of two from 1K to 256K; segment=64K), or chunks=SIZE,…[;segment=SIZE] (default: the board profile, else off)')
     .option('--y4m <file>', "read YUV4MPEG2 video from a file, or '-' for stdin (e.g. ffmpeg -f v4l2 -i /dev/video0 -f yuv4mpegpipe -), instead of the board's camera")
     .option('--realtime', 'pace the sim camera in real time and drop frames the encoder cannot keep up with, like a live camera')
@@ -217,6 +220,7 @@ async function runDevice(opts: RunOptions, { board, home, padding }: { board: Bo
     video,
     realtime: opts.realtime ?? false,
     ...(opts.y4m ? { y4m: opts.y4m } : {}),
+    ...(opts.motion === true ? { motion: {} } : opts.motion === false ? { motion: null } : {}),
     onProgress: (p) => {
       const fps = p.framesCaptured / ((Date.now() - started) / 1000);
       process.stderr.write(

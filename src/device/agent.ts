@@ -7,7 +7,8 @@
  */
 import { CameraEpochs, SealcamError, SegmentSealer, equalBytes, parsePaddingPolicy, systemRandom, type RandomSource, type Roster } from '../protocol/index.js';
 import { ProcessSource } from '../media/process-source.js';
-import { SyntheticSource, type Clock, type Overlay } from '../media/synthetic.js';
+import { SyntheticSource, type Clock, type Overlay, type StillScene } from '../media/synthetic.js';
+import { MotionDetector, type MotionConfig } from '../media/motion.js';
 import { Y4mSource } from '../media/y4m.js';
 import type { CaptureSource } from '../media/source.js';
 import type { BoardProfile } from './board.js';
@@ -28,6 +29,13 @@ export interface AgentOptions {
   /** pace the synthetic camera in real time (a live camera) instead of as fast as it encodes */
   realtime?: boolean;
   overlay?: Overlay;
+  /** the sim camera's scene: a quiet room, and when something crosses it (motion tests) */
+  scene?: StillScene;
+  /**
+   * motion detection (PROTOCOL.md §16): settings over the board profile's `motion`; null: off
+   * whatever the profile says; absent: as the profile says (off when it has no `motion`)
+   */
+  motion?: Partial<MotionConfig> | null;
   /** read video from this YUV4MPEG2 file ('-' for stdin) instead of the board's camera */
   y4m?: string;
   clock?: Clock;
@@ -55,15 +63,22 @@ export interface AgentResult extends PipelineResult {
 }
 
 /** `maxFrames` undefined: the source runs until it is closed (a camera) or ends (a file). */
-export async function openCaptureSource(board: BoardProfile, video: BoardProfile['video'], maxFrames: number | undefined, options: { realtime?: boolean; overlay?: Overlay; clock?: Clock } = {}): Promise<CaptureSource> {
+export async function openCaptureSource(board: BoardProfile, video: BoardProfile['video'], maxFrames: number | undefined, options: { realtime?: boolean; overlay?: Overlay; clock?: Clock; scene?: StillScene } = {}): Promise<CaptureSource> {
   const { width, height, fps } = video;
   if (board.capture.driver === 'synthetic') {
     const source = new SyntheticSource({ width, height, fps, ...(maxFrames !== undefined ? { maxFrames } : {}), realtime: options.realtime ?? false, ...(options.clock ? { clock: options.clock } : {}) });
     if (options.overlay) source.scene.setOverlay(options.overlay);
+    if (options.scene) source.scene.setStill(options.scene);
     return source;
   }
   const format = board.capture.format === 'raw' ? 'i420' : board.capture.format;
   return ProcessSource.start({ command: board.capture.command!, format, width, height, fps, ...(maxFrames !== undefined ? { maxFrames } : {}) });
+}
+
+/** A board profile's motion settings without their on/off switch. */
+function withoutEnabled(m: Partial<MotionConfig> & { enabled?: boolean }): Partial<MotionConfig> {
+  const { enabled: _enabled, ...config } = m;
+  return config;
 }
 
 export async function runAgent(o: AgentOptions): Promise<AgentResult> {
@@ -116,8 +131,14 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
   const sealer = new SegmentSealer(o.home.identity, epochs, random, first, { padding: parsePaddingPolicy(video.padding ?? 'off') });
   const source = o.y4m
     ? await (o.y4m === '-' ? Y4mSource.fromStream(process.stdin, {}, 'y4m on stdin') : Y4mSource.fromFile(o.y4m))
-    : await openCaptureSource(o.board, video, o.seconds === undefined ? undefined : Math.round(o.seconds * video.fps), { realtime: o.realtime, overlay: o.overlay, clock: o.clock });
+    : await openCaptureSource(o.board, video, o.seconds === undefined ? undefined : Math.round(o.seconds * video.fps), { realtime: o.realtime, overlay: o.overlay, clock: o.clock, scene: o.scene });
   const maxFrames = o.seconds === undefined ? undefined : Math.round(o.seconds * source.info.fps);
+  const motionConfig = o.motion === null ? null : o.motion !== undefined ? { ...o.board.motion, ...o.motion } : o.board.motion?.enabled ? o.board.motion : null;
+  if (motionConfig && source.info.output !== 'raw') {
+    await source.close();
+    throw new SealcamError('E_CONFIG', `motion detection needs raw frames, but ${o.board.name} passes its camera's H.264 through: turn motion off for this board`);
+  }
+  const motion = motionConfig ? new MotionDetector(source.info.width, source.info.height, withoutEnabled(motionConfig)) : undefined;
   const result = await runPipeline({
     source,
     sealer,
@@ -130,6 +151,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentResult> {
     ...(maxFrames !== undefined ? { maxFrames } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     beforeSegment: () => o.home.useSeq(sealer.nextSeq),
+    ...(motion ? { motion } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
   await rosterChain;

@@ -61,6 +61,20 @@ export const BoardProfileSchema = z
           }),
       })
       .strict(),
+    /** on-device motion detection (PROTOCOL.md §16; src/media/motion.ts): off when absent */
+    motion: z
+      .object({
+        enabled: z.boolean(),
+        cellSize: z.number().int().min(4).max(64).optional(),
+        everyNth: z.number().int().min(1).max(30).optional(),
+        noiseFloor: z.number().int().min(1).max(254).optional(),
+        minAreaPermille: z.number().int().min(1).max(1000).optional(),
+        startFrames: z.number().int().min(1).max(30).optional(),
+        quietMs: z.number().int().min(0).max(600_000).optional(),
+        adaptShift: z.number().int().min(1).max(10).optional(),
+      })
+      .strict()
+      .optional(),
     spool: z.object({ dir: z.string().min(1), maxBytes: z.number().int().min(1_000_000) }).strict(),
     flash: z.object({ method: z.enum(['rootfs-dir', 'none']), notes: z.string().optional() }).strict(),
     service: z.enum(['systemd', 'none']),

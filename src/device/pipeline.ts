@@ -4,7 +4,9 @@
  * Every stage runs in order on one async queue, so segments leave in seq order and memory is
  * bounded: the encoder holds at most `maxQueue` frames, the segmenter at most one chunk.
  */
-import { SEAL_BYTES, type SegmentSealer, type SegmentWriter } from '../protocol/index.js';
+import { SEAL_BYTES, encodeEvent, type SegmentSealer, type SegmentWriter } from '../protocol/index.js';
+import type { MotionDetector, MotionEvent } from '../media/motion.js';
+import { thumbnailPng } from '../media/thumbnail.js';
 import { H264Encoder, type EncoderStats } from '../media/encoder.js';
 import { Segmenter, type SegmenterStats } from '../media/segmenter.js';
 import type { CaptureSource, EncodedAccessUnit } from '../media/source.js';
@@ -24,8 +26,13 @@ export interface PipelineOptions {
   maxFrames?: number;
   /** stop when aborted: the current segment is closed with FINAL, as at the end of the source */
   signal?: AbortSignal;
-  /** called before each segment (init and media) is sealed: the agent persists the seq it will use */
+  /** called before each segment (init, media and event) is sealed: the agent persists the seq it will use */
   beforeSegment?: () => Promise<void>;
+  /**
+   * motion detection on the captured frames (before encoding): each event is sealed as a kind-3
+   * segment (PROTOCOL.md §16) between media segments, once the segment holding its end has begun
+   */
+  motion?: MotionDetector;
   onProgress?: (p: PipelineProgress) => void;
 }
 
@@ -35,6 +42,8 @@ export interface PipelineProgress {
   segmenter: SegmenterStats;
   segmentsSealed: number;
   bytesSealed: number;
+  /** motion events sealed */
+  eventsSealed: number;
 }
 
 export interface PipelineResult extends PipelineProgress {
@@ -76,9 +85,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const queue = new OrderedQueue();
   let writer: SegmentWriter | null = null;
   let liveChunks = 0;
-  const progress: PipelineProgress = { framesCaptured: 0, encoder: null, segmenter: null!, segmentsSealed: 0, bytesSealed: 0 };
+  const progress: PipelineProgress = { framesCaptured: 0, encoder: null, segmenter: null!, segmentsSealed: 0, bytesSealed: 0, eventsSealed: 0 };
 
-  const sealAndSend = async (envelope: Uint8Array, kind: 'init' | 'media', seq: number, final: boolean) => {
+  const sealAndSend = async (envelope: Uint8Array, kind: 'init' | 'media' | 'event', seq: number, final: boolean) => {
     progress.segmentsSealed++;
     progress.bytesSealed += envelope.length;
     await o.sink.segment(envelope, { seq, kind, final, bytes: envelope.length });
@@ -104,11 +113,39 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     await sealAndSend(envelope, 'init', seq, false);
   };
 
+  // Motion events wait until the media segment holding their end has begun, so their seq range
+  // (§16) is known; they are sealed between media segments, in seq order with them.
+  const mediaStarts: { seq: number; start: number }[] = [];
+  const pendingEvents: MotionEvent[] = [];
+  const seqAt = (t: number) => {
+    let seq = mediaStarts[0]!.seq;
+    for (const m of mediaStarts) if (m.start <= t) seq = m.seq;
+    return seq;
+  };
+  const sealEvent = async (e: MotionEvent, final: boolean) => {
+    const startTime = Math.round(e.startTime);
+    const endTime = Math.max(startTime, Math.round(e.endTime));
+    const payload = encodeEvent({ startTime, endTime, peakPermille: e.peakPermille, firstSeq: seqAt(startTime), lastSeq: seqAt(endTime), thumbnail: { type: 'png', bytes: await thumbnailPng(e.peakFrame, info.width, info.height) } });
+    await reserve();
+    const seq = o.sealer.nextSeq;
+    const envelope = o.sealer.seal({ kind: 'event', captureTime: startTime, durationMs: endTime - startTime, payload, final });
+    progress.eventsSealed++;
+    await sealAndSend(envelope, 'event', seq, final);
+  };
+  /** Seal the events that ended before `before` (all of them when null); the last one carries `finalLast`. */
+  const sealEnded = async (before: number | null, finalLast = false) => {
+    if (mediaStarts.length === 0) return;
+    const ready = pendingEvents.filter((e) => before === null || e.endTime < before);
+    pendingEvents.splice(0, ready.length);
+    for (const [i, e] of ready.entries()) await sealEvent(e, finalLast && i === ready.length - 1);
+  };
+
   const segmenter = new Segmenter(
     { width: info.width, height: info.height, fps: info.fps, segmentDurationUs: Math.round(o.segmentSeconds * 1e6), chunkFrames: o.chunkFrames },
     {
       init: (i) => sealInit(i.bytes),
       segmentStart: async (s) => {
+        await sealEnded(s.captureTimeMs);
         // A rotation may land during any await: check the epoch last, then begin without awaiting.
         for (;;) {
           await reserve();
@@ -117,6 +154,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         }
         if (init) o.sink.live(init.envelope);
         writer = o.sealer.begin({ kind: 'media', captureTime: Math.round(s.captureTimeMs) });
+        mediaStarts.push({ seq: writer.seq, start: s.captureTimeMs });
+        if (mediaStarts.length > 1024) mediaStarts.shift();
       },
       chunk: (bytes, last) => {
         liveChunks++;
@@ -125,9 +164,17 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       segmentEnd: async (e) => {
         const w = writer!;
         writer = null;
-        const envelope = w.finish({ durationMs: e.durationMs, final: e.final });
+        // At the end of the stream an event still open ends here; it follows the last media
+        // segment and carries FINAL itself, since FINAL marks the stream's last envelope (§8.4).
+        if (e.final && o.motion) {
+          const last = o.motion.flush();
+          if (last) pendingEvents.push(last);
+        }
+        const eventsFollow = e.final && pendingEvents.length > 0;
+        const envelope = w.finish({ durationMs: e.durationMs, final: e.final && !eventsFollow });
         o.sink.live(envelope.subarray(0, SEAL_BYTES)); // the seal confirms the live chunks (§7.4)
-        await sealAndSend(envelope, 'media', w.seq, e.final);
+        await sealAndSend(envelope, 'media', w.seq, e.final && !eventsFollow);
+        if (eventsFollow) await sealEnded(null, true);
         o.onProgress?.(progress);
       },
     },
@@ -149,6 +196,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       if (o.signal?.aborted) break;
       progress.framesCaptured++;
       queue.throwIfFailed();
+      if (o.motion && unit.type === 'raw') {
+        const ended = o.motion.push(unit);
+        if (ended) pendingEvents.push(ended);
+      }
       if (unit.type === 'h264') {
         toSegmenter(unit);
         // Passthrough: the pipe's own backpressure holds the capture process when we fall behind.

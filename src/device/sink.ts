@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../media/atomic-file.js';
 
 export interface SegmentInfo {
   seq: number;
-  kind: 'init' | 'media';
+  kind: 'init' | 'media' | 'event';
   final: boolean;
   bytes: number;
 }

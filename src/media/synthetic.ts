@@ -34,6 +34,16 @@ export interface Overlay {
   readonly noise?: number;
 }
 
+/** SyntheticScene.setStill: a quiet scene, and when something enters it. */
+export interface StillScene {
+  /** from this frame on, a dark rectangle crosses the scene */
+  intruderFromFrame?: number;
+  /** and from this frame on it is gone again */
+  intruderUntilFrame?: number;
+  /** the burned-in clock and frame code (default true) */
+  osd?: boolean;
+}
+
 export interface SyntheticOptions {
   width?: number;
   height?: number;
@@ -133,6 +143,7 @@ export class SyntheticScene {
   private readonly objects: MovingObject[];
   private readonly rand: () => number;
   private overlay: (Overlay & { scaled: Uint8Array; sw: number; sh: number }) | null = null;
+  private still: StillScene | null = null;
 
   constructor(width: number, height: number, seed = 1) {
     if (width % 16 !== 0 || height % 2 !== 0 || width < 640 || height < 360) {
@@ -196,18 +207,47 @@ export class SyntheticScene {
     this.overlay = { ...overlay, scaled, sw, sh };
   }
 
+  /**
+   * A quiet room instead of the busy default (for motion detection): the background stands still,
+   * no noise band, no moving objects; from frame `intruderFromFrame` on one dark rectangle
+   * (a quarter of the frame's width and height) crosses it; `osd: false` also leaves out the
+   * burned-in clock and frame code. null: the busy default again.
+   */
+  setStill(still: StillScene | null): void {
+    this.still = still;
+  }
+
   /** Render frame `index` into `out` (I420, width*height*3/2 bytes). */
   render(out: Uint8Array, index: number, captureTimeMs: number): void {
     const { width: W, height: H } = this;
     const Y = out.subarray(0, W * H);
     const U = out.subarray(W * H, W * H + (W >> 1) * (H >> 1));
     const V = out.subarray(W * H + (W >> 1) * (H >> 1));
+    if (this.still) return this.renderStill(Y, U, V, index, captureTimeMs, this.still);
     this.renderBackground(Y, U, V, index);
     this.renderNoiseBand(Y);
     this.renderObjects(Y, U, V, index);
     this.renderOverlay(Y);
     this.renderClock(Y, index, captureTimeMs);
     this.renderFrameCode(Y, index);
+  }
+
+  private renderStill(Y: Uint8Array, U: Uint8Array, V: Uint8Array, index: number, captureTimeMs: number, still: StillScene): void {
+    const { width: W, height: H } = this;
+    this.renderBackground(Y, U, V, 0);
+    const from = still.intruderFromFrame;
+    if (from !== undefined && index >= from && (still.intruderUntilFrame === undefined || index < still.intruderUntilFrame)) {
+      const w = W >> 2;
+      const h = H >> 2;
+      const px = bounce(16 * (index - from), W - w);
+      const py = H >> 1;
+      for (let y = py; y < py + h; y++) Y.fill(24, y * W + px, y * W + px + w);
+    }
+    this.renderOverlay(Y);
+    if (still.osd !== false) {
+      this.renderClock(Y, index, captureTimeMs);
+      this.renderFrameCode(Y, index);
+    }
   }
 
   private renderBackground(Y: Uint8Array, U: Uint8Array, V: Uint8Array, index: number): void {

@@ -82,11 +82,13 @@ export const MAX_BODY_BYTES = 64 * 1024 * 1024;
 export const MIN_CHUNK_CT_BYTES = INNER_BYTES + MAC_BYTES;
 export const SIGNATURE_CONTEXT = asciiBytes('sealcam/segment/v1\0');
 
-export const SegmentKind = { init: 1, media: 2 } as const;
+/** 1 fMP4 init segment, 2 media segment, 3 motion event (its payload is an `SCEV` record, §16). */
+export const SegmentKind = { init: 1, media: 2, event: 3 } as const;
 export type SegmentKind = keyof typeof SegmentKind;
 const KIND_BY_CODE = new Map<number, SegmentKind>([
   [1, 'init'],
   [2, 'media'],
+  [3, 'event'],
 ]);
 
 export const FLAG_FINAL = 0x01;

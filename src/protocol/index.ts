@@ -8,6 +8,7 @@ export * from './epoch.js';
 export * from './envelope.js';
 export * from './seal.js';
 export * from './padding.js';
+export * from './event.js';
 export * from './stream-state.js';
 export * from './open.js';
 export * from './transport-chunk.js';

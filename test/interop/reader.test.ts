@@ -21,6 +21,7 @@ interface Report {
   transport: { ok: boolean };
   recipients: { name: string; ok: boolean }[];
   padded: { ok: boolean; detail: string };
+  event: { ok: boolean; detail: string };
   sessions: { name: string; ok: boolean; detail: string }[];
   pairing: { name: string; expected: string | null; got: string | null; ok: boolean; detail?: string }[];
   invalid: { name: string; expected: string; got: string | null; ok: boolean }[];
@@ -48,6 +49,7 @@ test('the Python/libsodium reader agrees with every vector', (t) => {
   t.true(report.transport.ok);
   t.deepEqual(report.recipients.map((r) => [r.name, r.ok]), [['viewer', true], ['stranger', true]]);
   t.true(report.padded.ok, report.padded.detail);
+  t.true(report.event.ok, report.event.detail);
   const sessions = (JSON.parse(readFileSync(VECTORS, 'utf8')) as { sessions: unknown[] }).sessions;
   t.is(report.sessions.length, sessions.length);
   for (const s of report.sessions) t.true(s.ok, `${s.name}: ${s.detail}`);

@@ -206,7 +206,7 @@ def parse_segment_header(data):
     h = data[:80]
     reject_if(h[0:4] != b"SCS1", "E_BAD_MAGIC")
     reject_if(h[4] != 1, "E_UNSUPPORTED_VERSION")
-    reject_if(h[5] not in (1, 2), "E_UNKNOWN_KIND")
+    reject_if(h[5] not in (1, 2, 3), "E_UNKNOWN_KIND")
     reject_if(h[6] & 0xFE, "E_UNKNOWN_FLAGS")
     reject_if(h[7] != 0, "E_MALFORMED", "reserved")
     f = {"kind": h[5], "final": bool(h[6] & 1), "cameraId": h[8:24], "epoch": be(h[24:28]),
@@ -269,7 +269,7 @@ def parse_live_chunk(data):
     reject_if(len(data) < 4, "E_MALFORMED")
     reject_if(data[0:4] != b"SCL1", "E_BAD_MAGIC")
     reject_if(read_u(data, 4, 1) != 1, "E_UNSUPPORTED_VERSION")
-    reject_if(read_u(data, 5, 1) not in (1, 2), "E_UNKNOWN_KIND")
+    reject_if(read_u(data, 5, 1) not in (1, 2, 3), "E_UNKNOWN_KIND")
     reject_if(read_u(data, 6, 1) & 0xFE, "E_UNKNOWN_FLAGS")
     reject_if(read_u(data, 7, 1) != 0, "E_MALFORMED", "reserved")
     reject_if(len(data) < 72, "E_MALFORMED", "truncated header")
@@ -523,6 +523,28 @@ class LiveSession:
         events.append(f"init {h['seq']}")
 
 
+# ---------------------------------------------------------------- §16 motion events
+
+def decode_event(b):
+    """§16: the SCEV record a kind-3 segment carries."""
+    reject_if(len(b) < 4, "E_MALFORMED")
+    reject_if(b[0:4] != b"SCEV", "E_BAD_MAGIC")
+    reject_if(read_u(b, 4, 1) != 1, "E_UNSUPPORTED_VERSION")
+    ttype = read_u(b, 5, 1)
+    reject_if(ttype not in (0, 1), "E_UNKNOWN_KIND", "thumbnail type")
+    e = {"peakPermille": read_u(b, 6, 2), "startTime": read_u(b, 8, 8), "endTime": read_u(b, 16, 8),
+         "firstSeq": read_u(b, 24, 8), "lastSeq": read_u(b, 32, 8)}
+    reject_if(any(e[k] > U53 for k in ("startTime", "endTime", "firstSeq", "lastSeq")), "E_MALFORMED", "u64")
+    n = read_u(b, 40, 4)
+    reject_if(44 + n != len(b), "E_MALFORMED", "length")
+    reject_if(e["peakPermille"] > 1000, "E_MALFORMED", "peak")
+    reject_if(e["endTime"] < e["startTime"] or e["lastSeq"] < e["firstSeq"], "E_MALFORMED", "order")
+    reject_if(ttype == 0 and n > 0, "E_MALFORMED", "thumbnail without type")
+    e["thumbnailType"] = "png" if ttype == 1 else None
+    e["thumbnail"] = b[44:].hex()
+    return e
+
+
 # ---------------------------------------------------------------- §10 transport
 
 def parse_transport_piece(msg):
@@ -764,8 +786,12 @@ def run_step(viewer, reassembler, step, rosters=None):
     if kind == "transport":  # §12: an envelope the reassembler yields is opened at once
         envelope = reassembler.push(bytes.fromhex(hx))
         return None if envelope is None else viewer.open_segment(envelope)
-    action = {"announcement": viewer.open_announcement, "segment": viewer.open_segment,
-              "live": viewer.accept_live, "seal": viewer.confirm_live}
+    if kind == "segment":
+        h, payloads, verdict = viewer.open_segment(bytes.fromhex(hx))
+        if h["kind"] == 3:  # §16: a viewer reads the event record it opened
+            decode_event(b"".join(payloads))
+        return h, payloads, verdict
+    action = {"announcement": viewer.open_announcement, "live": viewer.accept_live, "seal": viewer.confirm_live}
     return action[kind](bytes.fromhex(hx))
 
 
@@ -902,6 +928,22 @@ def run_sessions(vec):
     return out
 
 
+def run_event(vec):
+    """§16: a kind-3 envelope opens like any segment, and its record decodes to expect."""
+    ev = vec["event"]
+    def go():
+        viewer = new_viewer(vec)
+        viewer.open_announcement(bytes.fromhex(vec["announcement"]))
+        h, payloads, _ = viewer.open_segment(bytes.fromhex(ev["envelope"]))
+        e = decode_event(b"".join(payloads))
+        got = {"seq": h["seq"], "epoch": h["epoch"], "kind": {3: "event"}.get(h["kind"]), **e}
+        if got != ev["expect"] or h["captureTime"] != e["startTime"] or h["durationMs"] != e["endTime"] - e["startTime"]:
+            return False, f"got {got}"
+        return True, f"event {e['startTime']}..{e['endTime']}"
+    ok, detail = guarded(go)
+    return {"ok": ok, "detail": detail}
+
+
 def run_invalid(vec, case):
     viewer, reassembler, steps = new_viewer(vec, case.get("viewer", "viewer")), Reassembler(), case["steps"]
     rosters = CameraRosterCheck(vec)
@@ -934,10 +976,10 @@ def main(argv):
     with open(argv[1]) as fh:
         vec = json.load(fh)
     report = {"valid": run_valid(vec), "live": run_live(vec), "transport": run_transport(vec),
-              "recipients": run_recipients(vec), "padded": run_padded(vec), "sessions": run_sessions(vec), "invalid": [run_invalid(vec, c) for c in vec["invalid"]]}
+              "recipients": run_recipients(vec), "padded": run_padded(vec), "sessions": run_sessions(vec), "event": run_event(vec), "invalid": [run_invalid(vec, c) for c in vec["invalid"]]}
     oks = ([r["ok"] for r in report["valid"]] + [report["live"]["ok"], report["transport"]["ok"]]
            + [r["ok"] for r in report["recipients"]] + [report["padded"]["ok"]]
-           + [r["ok"] for r in report["sessions"]]
+           + [r["ok"] for r in report["sessions"]] + [report["event"]["ok"]]
            + [r["ok"] for r in report["invalid"]])
     if len(argv) == 3:
         with open(argv[2]) as fh:

@@ -20,6 +20,7 @@ import {
   RANDOM_NONCE_BYTES,
   SIGNATURE_CONTEXT,
   chunkNonce,
+  encodeEvent,
   encodeHeader,
   encodeInner,
   frameChunk,
@@ -40,6 +41,7 @@ import {
 } from '../../src/protocol/index.js';
 import { seededRandom } from '../helpers/fixtures.js';
 import { buildPairingVectors } from './pairing.js';
+import { PNG } from 'pngjs';
 
 export const SEED = 'sealcam-vectors-v1';
 const T0 = Date.UTC(2026, 10, 29, 12, 0, 0);
@@ -127,7 +129,7 @@ export function buildVectors() {
     { name: 'truncated to the header only', steps: [ann, seg(init.subarray(0, HEADER_BYTES))], error: 'E_MALFORMED' },
     { name: 'bad magic', steps: [ann, seg(flip(init, 0, 0xff))], error: 'E_BAD_MAGIC' },
     { name: 'unsupported version 2', steps: [ann, seg(flip(init, 4, 0x03))], error: 'E_UNSUPPORTED_VERSION' },
-    { name: 'unknown kind 3', steps: [ann, seg(flip(init, 5, 0x02))], error: 'E_UNKNOWN_KIND' },
+    { name: 'unknown kind 4', steps: [ann, seg(flip(init, 5, 0x05))], error: 'E_UNKNOWN_KIND' },
     { name: 'unknown flag bit 7', steps: [ann, seg(flip(init, 6, 0x80))], error: 'E_UNKNOWN_FLAGS' },
     { name: 'stream truncated: no FINAL segment before the end', steps: [ann, seg(init), seg(media1), { type: 'segment', hex: 'end' }], error: 'E_TRUNCATED' },
     { name: 'live chunk out of order (chunk 1 before chunk 0)', steps: [ann, { type: 'live', hex: hex(media1Live[1]!) }], error: 'E_REORDERED' },
@@ -148,6 +150,8 @@ export function buildVectors() {
   invalid.push(...more.invalid);
   const padded = paddingVectors({ random, camera, owner, epochs, craft, seg, ann });
   invalid.push(...padded.invalid);
+  const event = eventVectors({ random, camera, epochs, seg, ann });
+  invalid.push(...event.invalid);
   const sessions = sessionVectors({ random, camera, owner, stranger, epochs, announcement, twoRecipients: more.twoRecipients, epochs2: more.epochs2 });
 
   return {
@@ -168,6 +172,7 @@ export function buildVectors() {
       '(fresh, alone) to epochKey and then opens segment.',
       'padded (§6.5): a segment sealed under the padding policy in its name (its seq is 20); a fresh viewer opens the announcement and segment',
       'to chunks (the payloads, padding removed); ctLengths are the chunk ciphertext sizes the relay sees; a second fresh viewer accepts live, then seal.',
+      'event (§16): a kind-3 envelope (seq 50) whose payload is an SCEV record; a fresh viewer opens the announcement and the envelope and decodes the record to expect.',
       'sessions (§7.5): each case runs one live session (fresh, or restored from snapshot) with options; every step is a keys or live message (or a tick)',
       'at the clock now, and must produce exactly the events listed (see PROTOCOL.md §12); stats are the counters at the end.',
     ].join(' '),
@@ -192,6 +197,7 @@ export function buildVectors() {
     transport: { name: 'the three-chunk media segment split into 64-byte messages', maxMessageBytes: 64, pieces: pieces.map(hex), envelope: hex(media1) },
     recipients: more.recipients,
     padded: padded.padded,
+    event: event.event,
     sessions,
     invalid,
   };
@@ -399,6 +405,32 @@ function paddingVectors(m: Pick<Material, 'random' | 'camera' | 'epochs' | 'seg'
       bodyLength: envelope.length - SEAL_BYTES,
       expect: { seq: 20, epoch: 1, chunks: payloads.map(hex) },
     },
+    invalid,
+  };
+}
+
+/**
+ * §16 motion events: a kind-3 envelope carrying an SCEV record with a 2x2 PNG thumbnail, and
+ * camera-signed kind-3 envelopes whose record is not one.
+ */
+function eventVectors(m: { random: RandomSource; camera: Identity; epochs: CameraEpochs; seg: (b: Uint8Array) => Step; ann: Step }) {
+  const { random, camera, epochs, seg, ann } = m;
+  // A 2x2 RGB PNG: red, green, blue, white.
+  const png = new PNG({ width: 2, height: 2, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  png.data = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]);
+  const thumbnail = new Uint8Array(PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false }));
+  const record = { startTime: T0 + 10_000, endTime: T0 + 14_000, peakPermille: 62, firstSeq: 44, lastSeq: 46, thumbnail: { type: 'png' as const, bytes: thumbnail } };
+  const envelope = new SegmentSealer(camera, epochs, random, 50).seal({ kind: 'event', captureTime: record.startTime, durationMs: 4000, payload: encodeEvent(record) });
+  const bad = (payload: Uint8Array, seq: number) => new SegmentSealer(camera, epochs, random, seq).seal({ kind: 'event', captureTime: T0, durationMs: 0, payload });
+  const good = encodeEvent(record);
+  const ending = good.slice();
+  new DataView(ending.buffer).setBigUint64(16, BigInt(T0)); // endTime before startTime
+  const invalid: InvalidCase[] = [
+    { name: 'event: signed by the camera, but the record ends before it starts (its envelope opens; decoding the record fails)', steps: [ann, seg(bad(ending, 51))], error: 'E_MALFORMED' },
+    { name: 'event: signed by the camera, record with a bad magic', steps: [ann, seg(bad(concatBytes(text('XCEV'), good.subarray(4)), 52))], error: 'E_BAD_MAGIC' },
+  ];
+  return {
+    event: { name: 'a motion event: 10 s to 14 s after T0, 62 per mille at its peak, segments 44..46, a 2x2 PNG', envelope: hex(envelope), expect: { seq: 50, epoch: 1, kind: 'event', startTime: record.startTime, endTime: record.endTime, peakPermille: 62, firstSeq: 44, lastSeq: 46, thumbnailType: 'png', thumbnail: hex(thumbnail) } },
     invalid,
   };
 }
