@@ -18,7 +18,7 @@
  * assertions. Goals (issue 12): 0 segments lost and p95 ≤ 500 ms under every attack; relay RSS
  * under 300 MB.
  *
- *   npm run bench:abuse [-- --quick] [-- --json]
+ *   npm run bench:abuse -- [--quick] [--json]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
