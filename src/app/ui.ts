@@ -31,6 +31,9 @@ export function problem(e: unknown): string {
   return 'something went wrong in this app (E_INTERNAL)';
 }
 
+/** how long a topic no screen listens to stays subscribed (a screen change often takes it again) */
+const UNSUBSCRIBE_AFTER_MS = 5000;
+
 export interface App {
   me: Identity | null;
   login: AppLogin | null;
@@ -40,6 +43,11 @@ export interface App {
   relay(): RelayClient;
   /** one MQTT connection for every screen, made on first use */
   mqtt(): Promise<MqttClient>;
+  /**
+   * Subscribe `onMessage` to `topics` on that connection; resolves to the function that undoes it.
+   * Counted per topic, so a screen that leaves never unsubscribes a topic the next screen just took.
+   */
+  listen(topics: string[], onMessage: (topic: string, payload: Uint8Array) => void): Promise<() => void>;
   go(route: string): void;
   reload(): Promise<void>;
 }
@@ -50,6 +58,7 @@ export function cameraPublic(c: { signPublicKey: string; boxPublicKey: string })
 
 export async function loadApp(go: (route: string) => void): Promise<App> {
   let client: Promise<MqttClient> | null = null;
+  const refs = new Map<string, number>();
   const app: App = {
     me: null,
     login: null,
@@ -63,6 +72,27 @@ export async function loadApp(go: (route: string) => void): Promise<App> {
       client ??= app.relay().mqtt();
       client.catch(() => (client = null));
       return client;
+    },
+    listen: async (topics, onMessage) => {
+      const c = await app.mqtt();
+      const handler = (topic: string, payload: Uint8Array) => topics.includes(topic) && onMessage(topic, new Uint8Array(payload));
+      c.on('message', handler);
+      for (const t of topics) refs.set(t, (refs.get(t) ?? 0) + 1);
+      // Always SUBSCRIBE, even to a topic still subscribed: the broker then sends its retained
+      // message again (MQTT-3.8.4-3), which a new screen needs (the camera's newest keys, status).
+      await c.subscribeAsync(topics, { qos: 1 });
+      let undone = false;
+      return () => {
+        if (undone) return;
+        undone = true;
+        c.removeListener('message', handler);
+        for (const t of topics) refs.set(t, refs.get(t)! - 1);
+        // Unsubscribed a little later, and only if no screen took the topic again meanwhile.
+        setTimeout(() => {
+          const gone = topics.filter((t) => refs.get(t) === 0);
+          if (gone.length) void c.unsubscribeAsync(gone).catch(() => undefined);
+        }, UNSUBSCRIBE_AFTER_MS);
+      };
     },
     go,
     reload: async () => {

@@ -47,27 +47,22 @@ export function camerasScreen(app: App, onLeave: (f: () => void) => void): HTMLE
     h('button', { class: 'primary', testid: 'add-camera', onclick: () => app.go('#/pair') }, 'Add a camera'));
   if (!app.cameras.length) return screen;
   banner.textContent = 'Connecting to the relay…';
-  void app.mqtt().then(
-    async (client) => {
-      banner.textContent = '';
-      const topics = new Map(app.cameras.map((c) => [cameraTopic(app.login!.account, c.id, 'status'), c]));
-      const onMessage = (topic: string, payload: Uint8Array) => {
-        const cam = topics.get(topic);
-        if (!cam) return;
-        const s = readStatus(cam, new Uint8Array(payload));
-        if (!s) return;
-        const el = statusEls.get(cam.id)!;
-        el.className = `status ${s.state}`;
-        el.textContent = `${s.state}${s.at ? ` · seen ${ago(s.at)}` : ''}${s.spoolEntries ? ` · ${s.spoolEntries} waiting to upload` : ''}`;
-      };
-      client.on('message', onMessage);
-      onLeave(() => {
-        client.removeListener('message', onMessage);
-        void client.unsubscribeAsync([...topics.keys()]).catch(() => undefined);
-      });
-      await client.subscribeAsync([...topics.keys()], { qos: 1 });
-    },
-    () => (banner.textContent = 'Offline: the relay cannot be reached. These are the cameras kept on this phone.'),
-  );
+  const topics = new Map(app.cameras.map((c) => [cameraTopic(app.login!.account, c.id, 'status'), c]));
+  void app
+    .listen([...topics.keys()], (topic, payload) => {
+      const cam = topics.get(topic)!;
+      const s = readStatus(cam, payload);
+      if (!s) return;
+      const el = statusEls.get(cam.id)!;
+      el.className = `status ${s.state}`;
+      el.textContent = `${s.state}${s.at ? ` · seen ${ago(s.at)}` : ''}${s.spoolEntries ? ` · ${s.spoolEntries} waiting to upload` : ''}`;
+    })
+    .then(
+      (stop) => {
+        banner.textContent = '';
+        onLeave(stop);
+      },
+      () => (banner.textContent = 'Offline: the relay cannot be reached. These are the cameras kept on this phone.'),
+    );
   return screen;
 }

@@ -135,34 +135,25 @@ export function householdScreen(app: App, cam: AppCamera, onLeave: (f: () => voi
 
   void (async () => {
     render();
-    let client;
+    const topic = cameraTopic(app.login!.account, cam.id, 'keys');
+    const timer = setInterval(paintRoster, 1000);
+    onLeave(() => clearInterval(timer));
     try {
-      client = await app.mqtt();
+      onLeave(await app.listen([topic], (_t, payload) => {
+        if (payload.length === 0) return;
+        try {
+          // A fresh view each time: the announcement is signed by the pinned camera (§5.3).
+          const info = new CameraView(cameraPublic(cam), app.me!).addAnnouncement(payload);
+          if (!newest || info.epoch >= newest.epoch) newest = info;
+          paintRoster();
+        } catch (e) {
+          if (!SealcamError.is(e)) throw e;
+          message.textContent = explain(e.code);
+        }
+      }));
     } catch {
       rosterState.textContent = 'Offline: cannot check which viewer list the camera uses.';
-      return;
     }
-    const topic = cameraTopic(app.login!.account, cam.id, 'keys');
-    const onMessage = (t: string, payload: Uint8Array) => {
-      if (t !== topic || payload.length === 0) return;
-      try {
-        // A fresh view each time: the announcement is signed by the pinned camera (§5.3).
-        const info = new CameraView(cameraPublic(cam), app.me!).addAnnouncement(new Uint8Array(payload));
-        if (!newest || info.epoch >= newest.epoch) newest = info;
-        paintRoster();
-      } catch (e) {
-        if (!SealcamError.is(e)) throw e;
-        message.textContent = explain(e.code);
-      }
-    };
-    client.on('message', onMessage);
-    const timer = setInterval(paintRoster, 1000);
-    onLeave(() => {
-      clearInterval(timer);
-      client.removeListener('message', onMessage);
-      void client.unsubscribeAsync(topic).catch(() => undefined);
-    });
-    await client.subscribeAsync(topic, { qos: 1 });
   })();
   return screen;
 }

@@ -81,26 +81,17 @@ export function liveScreen(app: App, cam: AppCamera, onLeave: (f: () => void) =>
       rejection.textContent = 'The replay protection kept for this camera was damaged and starts again.';
     }
     const topics = { keys: cameraTopic(app.login!.account, cam.id, 'keys'), live: cameraTopic(app.login!.account, cam.id, 'live') };
-    let client;
+    const tick = setInterval(() => take(session!.tick()), 1000);
+    onLeave(() => {
+      clearInterval(tick);
+      player.close();
+    });
     try {
-      client = await app.mqtt();
+      onLeave(await app.listen(Object.values(topics), (topic, payload) => take(session!.handle(topic === topics.keys ? 'keys' : 'live', payload))));
     } catch {
       state.textContent = 'Offline: the relay cannot be reached.';
       return;
     }
-    const onMessage = (topic: string, payload: Uint8Array) => {
-      if (topic === topics.keys) take(session!.handle('keys', new Uint8Array(payload)));
-      else if (topic === topics.live) take(session!.handle('live', new Uint8Array(payload)));
-    };
-    client.on('message', onMessage);
-    const tick = setInterval(() => take(session!.tick()), 1000);
-    onLeave(() => {
-      clearInterval(tick);
-      client.removeListener('message', onMessage);
-      void client.unsubscribeAsync(Object.values(topics)).catch(() => undefined);
-      player.close();
-    });
-    await client.subscribeAsync(Object.values(topics), { qos: 1 });
     state.textContent = `Watching ${cam.name}: video starts at the camera's next segment.`;
     state.dataset.state = 'connected';
   })();

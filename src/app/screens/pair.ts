@@ -48,17 +48,14 @@ export function pairScreen(app: App, onLeave: (f: () => void) => void): HTMLElem
       const client = await app.mqtt();
       const handshake = new OwnerHandshake(offer, systemRandom);
       const run = handshake.run({ now: Date.now, publish: (m) => client.publishAsync(topic, m as Buffer, { qos: 1 }) });
-      const onMessage = (t: string, payload: Uint8Array) => t === topic && run.deliver(new Uint8Array(payload));
-      client.on('message', onMessage);
+      const unlisten = await app.listen([topic], (_t, payload) => run.deliver(payload));
       const timer = setTimeout(() => run.fail(new SealcamError('E_PAIRING_EXPIRED', 'no camera answered in time')), TIMEOUT_MS);
       const cleanup = () => {
         stopped = true;
         clearTimeout(timer);
-        client.removeListener('message', onMessage);
-        void client.unsubscribeAsync(topic).catch(() => undefined);
+        unlisten();
       };
       onLeave(cleanup);
-      await client.subscribeAsync(topic, { qos: 1 });
       const text = encodeQrPayload(offer);
       const qr = h('canvas', { testid: 'pair-qr', class: 'qr' });
       await QRCode.toCanvas(qr, [{ data: text, mode: 'alphanumeric' }], { errorCorrectionLevel: 'M', margin: 4, scale: 8 });

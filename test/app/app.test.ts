@@ -1,0 +1,267 @@
+/**
+ * The owner's phone app (issue 13) in Debian's Chromium on a phone viewport, as one person uses it:
+ * owner keys made in the page, the relay login, a sim camera pairs by reading the page's QR code
+ * through its lens (the page's pixels rendered into the camera's frames, the demo's optical path),
+ * equal confirmation codes, live frames whose pixels carry the synthetic camera's frame numbers,
+ * a household viewer added and revoked (the camera's newest epoch excludes them), a recorded segment
+ * played and a clip downloaded, a backup restored on another phone, and the app opening offline.
+ * A second test: a stranger's app on a misrouting relay draws nothing and says why.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client, PublishPacket } from 'aedes';
+import { PNG } from 'pngjs';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { Identity, SealcamError, Viewer, cameraTopic, encodeViewerCode, publicIdentity, systemRandom, toHex, type CameraChannel } from '../../src/protocol/index.js';
+import { loadBoard } from '../../src/device/board.js';
+import { runAgent } from '../../src/device/agent.js';
+import { DeviceHome } from '../../src/device/home.js';
+import { pairAsCamera, scanForCode } from '../../src/device/pair.js';
+import { Spool } from '../../src/device/spool.js';
+import { MqttUploader } from '../../src/device/uploader.js';
+import { SyntheticSource, readFrameCode } from '../../src/media/synthetic.js';
+import type { Relay } from '../../src/relay/relay.js';
+import { buildApp } from '../../src/cli/app.js';
+import { embeddedRelay, provisionCamera, tempDir } from '../helpers/relay.js';
+import { pairedDevice } from '../helpers/device.js';
+import { requireTool } from '../helpers/tools.js';
+import { until } from '../relay/uploader-contract.js';
+
+const chromiumBin = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+
+export async function phone(): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'sealcam-app-chromium-')), { executablePath: chromiumBin!, headless: true, args: ARGS, ...PHONE, acceptDownloads: true });
+}
+
+const text = async (page: Page, id: string) => ((await page.getByTestId(id).first().textContent()) ?? '').trim();
+
+/** First run in the page: owner keys, then the relay login (the address is the page's own origin). */
+export async function firstRun(page: Page, login: { account: string; username: string; password: string }): Promise<void> {
+  await page.getByTestId('create-owner').click();
+  await page.getByTestId('login-account').fill(login.account);
+  await page.getByTestId('login-username').fill(login.username);
+  await page.getByTestId('login-password').fill(login.password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('add-camera').waitFor();
+}
+
+/** The synthetic camera's frame number, read back from a canvas of the page. */
+async function frameCode(page: Page, testid: string): Promise<number | null> {
+  const c = await page.evaluate((id) => (window as unknown as { sealcamApp: { canvasLuma(id: string): { width: number; height: number; luma: string } } }).sealcamApp.canvasLuma(id), testid);
+  return readFrameCode(new Uint8Array(Buffer.from(c.luma, 'base64')), c.width, c.height);
+}
+
+/** The camera streams `seconds` of 640x360 in real time with 1 s segments; resolves when drained. */
+async function stream(home: DeviceHome, dir: string, seconds: number): Promise<void> {
+  const up = new MqttUploader({ ...(await home.relay())!, cameraId: home.identity.idHex, spool: await Spool.open(join(dir, 'spool'), 64 << 20) });
+  await up.start();
+  try {
+    await runAgent({ board: await loadBoard('sim'), home, sink: up, seconds, realtime: true, video: { width: 640, height: 360, bitrate: 800_000, segmentSeconds: 1 } });
+    await up.flush(20_000);
+  } finally {
+    await up.close();
+  }
+}
+
+/** The newest epoch announcement the relay stored for a camera, opened by `viewer`, or its error code. */
+async function newestAnnouncement(relay: Relay, login: { account: string; username: string; password: string }, cameraId: string, viewer: Identity, camera: Identity['public']) {
+  const auth = { authorization: `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}` };
+  const base = `${relay.httpUrl}/v1/accounts/${login.account}/cameras/${cameraId}/keys`;
+  const epochs = ((await (await fetch(base, { headers: auth })).json()) as { items: { epoch: number }[] }).items.map((i) => i.epoch);
+  const newest = Math.max(...epochs);
+  const bytes = new Uint8Array(await (await fetch(`${base}/${newest}`, { headers: auth })).arrayBuffer());
+  const v = new Viewer(viewer);
+  try {
+    return { epoch: newest, info: v.pin(camera).addAnnouncement(bytes), code: null };
+  } catch (e) {
+    if (!SealcamError.is(e)) throw e;
+    return { epoch: newest, info: null, code: e.code };
+  }
+}
+
+test.serial('one owner, one phone: pair by the lens, watch live, add and revoke a viewer, play history, restore a backup, open offline', async (t) => {
+  if (!requireTool(t, 'chromium (Debian chromium)', chromiumBin !== null)) return;
+  const dir = await tempDir('app-story');
+  const app = await buildApp();
+  const relay = await embeddedRelay(join(dir, 'relay'), { app: app.files });
+  let relayOpen = true;
+  const context = await phone();
+  try {
+    const login = await relay.accounts.addAccount('home');
+    const page = await context.newPage();
+    await page.goto(`${relay.httpUrl}/app/`);
+    await firstRun(page, login);
+
+    // Add a camera: the page's QR code, as pixels, in front of the sim camera's lens.
+    await page.getByTestId('add-camera').click();
+    await page.getByTestId('pair-name').fill('hall');
+    await page.getByTestId('pair-start').click();
+    const shot = await page.getByTestId('pair-qr').screenshot();
+    const qr = PNG.sync.read(shot);
+    const luma = new Uint8Array(qr.width * qr.height);
+    for (let i = 0; i < luma.length; i++) luma[i] = (qr.data[4 * i]! * 66 + qr.data[4 * i + 1]! * 129 + qr.data[4 * i + 2]! * 25 + 4096) >> 8;
+    const lens = new SyntheticSource({ realtime: true });
+    lens.scene.setOverlay({ luma, width: qr.width, height: qr.height, x: 700, y: 120, scale: 2, noise: 12 });
+    const home = await DeviceHome.open(join(dir, 'camera'));
+    const cameraSide = await pairAsCamera(home, await scanForCode(lens, { timeoutMs: 30_000 }));
+    await page.getByTestId('confirm-code').waitFor();
+    t.is(await text(page, 'confirm-code'), cameraSide.code, 'the page and the camera show the same confirmation code');
+    t.log(`paired by the lens from a ${qr.width}×${qr.height} px screenshot of the page's code; confirmation code ${cameraSide.code}`);
+
+    // Live.
+    await page.getByTestId('pair-same').click();
+    await until(async () => (await page.getByTestId('live-state').getAttribute('data-state')) === 'connected', 20_000, 'the live view to subscribe');
+    const streamStart = Date.now();
+    const streaming = stream(home, dir, 9);
+    await until(async () => Number(await text(page, 'frames-drawn')) >= 20, 30_000, 'frames drawn live');
+    const first = await frameCode(page, 'live-canvas');
+    // the synthetic clock: frame n is captured n/30 s after the camera starts (+ 1 s of start-up slack)
+    const capturedAtFirst = Math.ceil(((Date.now() - streamStart) / 1000) * 30);
+    await until(async () => Number(await text(page, 'frames-drawn')) >= 35, 20_000, 'more frames');
+    const later = await frameCode(page, 'live-canvas');
+    t.true(first !== null && later !== null && later > first, `frame codes read from the page's canvas: ${first} then ${later}`);
+    t.true(first! <= capturedAtFirst, `the frame drawn (${first}) is one the camera had captured by then (at most ${capturedAtFirst})`);
+    t.regex(await text(page, 'latency-ms'), /^-?\d+$/, 'latency shown in ms');
+    t.deepEqual((await page.evaluate(() => (window as unknown as { sealcamLive: { rejected: object } }).sealcamLive)).rejected, {});
+
+    // Household: add a viewer by pasting their code, then revoke them, while the camera runs.
+    const guest = Identity.generate(systemRandom);
+    await page.getByTestId('tab-household').click();
+    await page.getByTestId('viewer-name').fill('guest');
+    await page.getByTestId('viewer-code').fill(encodeViewerCode(guest.public));
+    await page.getByTestId('add-viewer').click();
+    await page.getByTestId('viewer-item').waitFor();
+    t.regex(await text(page, 'viewer-list'), /guest/);
+    const camera = publicIdentity(home.identity.signPublicKey, home.identity.boxPublicKey);
+    const owner = Identity.fromSecret(Buffer.from(await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('sealcam'); q.onsuccess = () => r(q.result); });
+      return new Promise<string>((r) => { const q = db.transaction('kv').objectStore('kv').get('identity'); q.onsuccess = () => r((q.result as { secret: string }).secret); });
+    }), 'hex'));
+    await until(async () => (await page.getByTestId('roster-status').getAttribute('data-state')) === 'taken', 20_000, 'the camera to take roster v2').catch(async (e: Error) => {
+      throw new Error(`${e.message}; the page says: ${await text(page, 'roster-status')} ${await text(page, 'household-message')}`);
+    });
+    const added = await newestAnnouncement(relay, login, home.identity.idHex, guest, camera);
+    t.is(added.code, null, `the guest opens the epoch after being added (${added.code})`);
+    await page.getByTestId('revoke-viewer').click();
+    await until(async () => (await page.locator('[data-testid="viewer-item"]').count()) === 0, 5_000, 'the list without the guest');
+    await until(async () => (await page.getByTestId('roster-status').getAttribute('data-state')) === 'taken' && (await text(page, 'roster-status')).includes('version 3'), 20_000, 'the camera to take roster v3');
+    const revoked = await newestAnnouncement(relay, login, home.identity.idHex, guest, camera);
+    const ownersView = await newestAnnouncement(relay, login, home.identity.idHex, owner, camera);
+    t.true(revoked.epoch > added.epoch, `a new epoch after the revocation: ${added.epoch} → ${revoked.epoch}`);
+    t.is(revoked.code, 'E_NOT_ON_ROSTER', `the revoked guest cannot open epoch ${revoked.epoch}`);
+    t.is(ownersView.info?.rosterVersion, 3);
+    t.deepEqual(ownersView.info?.viewerIds.map(toHex), [toHex(owner.id)], 'the new epoch is wrapped for the owner only');
+    await streaming;
+
+    // History: the timeline, one recorded segment played, the hour downloaded as MP4.
+    await page.getByTestId('tab-history').click();
+    await page.getByTestId('timeline-segment').first().waitFor({ timeout: 20_000 });
+    t.is(await page.locator('[data-testid="timeline-rejected"]').count(), 0, 'no rejected segment');
+    await page.getByTestId('timeline-segment').nth(2).click();
+    await until(async () => Number(await text(page, 'history-frames')) > 0, 15_000, 'a recorded segment to play');
+    const played = Number(await text(page, 'history-frames'));
+    t.true(played >= 20, `frames played from one 1 s segment: ${played}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-clip').click()]);
+    const mp4 = await readFile((await download.path())!);
+    t.is(mp4.subarray(4, 8).toString('latin1'), 'ftyp', 'the clip is an MP4');
+
+    // Settings: the hash the build printed; a backup, restored on another phone.
+    await page.getByTestId('open-settings').click();
+    t.is(await text(page, 'app-hash'), app.hash);
+    await page.getByTestId('backup-passphrase').fill('correct horse battery');
+    await page.getByTestId('backup-export').click();
+    await page.getByTestId('backup-download').waitFor({ timeout: 30_000 });
+    const [backup] = await Promise.all([page.waitForEvent('download'), page.getByTestId('backup-download').click()]);
+    const otherPhone = await phone();
+    try {
+      const p2 = await otherPhone.newPage();
+      await p2.goto(`${relay.httpUrl}/app/`);
+      await p2.locator('summary').click();
+      await p2.getByTestId('restore-file').setInputFiles((await backup.path())!);
+      await p2.getByTestId('restore-passphrase').fill('wrong passphrase!');
+      await p2.getByTestId('restore-submit').click();
+      await until(async () => (await text(p2, 'setup-message')).includes('E_DECRYPT'), 30_000, 'a wrong passphrase refused');
+      await p2.getByTestId('restore-passphrase').fill('correct horse battery');
+      await p2.getByTestId('restore-submit').click();
+      await p2.getByTestId('camera-item').waitFor({ timeout: 30_000 });
+      t.regex(await text(p2, 'camera-item'), /^hall/);
+    } finally {
+      await otherPhone.close();
+    }
+
+    // Offline: the relay is gone; the installed app still opens and lists the camera.
+    await page.goto(`${relay.httpUrl}/app/#/`);
+    await page.getByTestId('camera-item').waitFor();
+    await until(() => page.evaluate(() => navigator.serviceWorker.controller !== null), 10_000, 'the service worker to control the page');
+    await relay.close();
+    relayOpen = false;
+    await page.reload();
+    await page.getByTestId('camera-item').waitFor({ timeout: 10_000 });
+    t.regex(await text(page, 'camera-item'), /^hall/, 'the camera kept on the phone is listed offline');
+    await until(async () => (await text(page, 'connection')).startsWith('Offline'), 20_000, 'the page to say it is offline');
+  } finally {
+    await context.close();
+    if (relayOpen) await relay.close();
+  }
+});
+
+test.serial('a stranger\'s app on a misrouting relay: 0 frames drawn, the rejection explained, the foreign status never shown', async (t) => {
+  if (!requireTool(t, 'chromium (Debian chromium)', chromiumBin !== null)) return;
+  const dir = await tempDir('app-misroute');
+  const relay = await embeddedRelay(join(dir, 'relay'), { app: (await buildApp()).files, fault: { misroute: { toAccount: 'stranger' } } });
+  const context = await phone();
+  try {
+    const ownerLogin = await relay.accounts.addAccount('home');
+    const strangerLogin = await relay.accounts.addAccount('stranger');
+    const { home } = await pairedDevice('app-misroute');
+    await provisionCamera(relay, ownerLogin, home);
+    // The stranger has a camera of their own; the relay also mixes up cameras and delivers the
+    // misrouted copies on the stranger's camera's topics (status included).
+    const strangersCamera = Identity.generate(systemRandom);
+    const aedes = relay.broker!.aedes;
+    const misrouted = `sc/v1/stranger/${home.identity.idHex}/`;
+    aedes.on('publish', (packet: PublishPacket, client: Client | null) => {
+      if (client || !packet.topic.startsWith(misrouted)) return;
+      const topic = cameraTopic('stranger', strangersCamera.idHex, packet.topic.slice(misrouted.length) as CameraChannel);
+      aedes.publish({ cmd: 'publish', topic, payload: packet.payload, qos: 0, retain: packet.retain, dup: false }, () => undefined);
+    });
+
+    const page = await context.newPage();
+    await page.goto(`${relay.httpUrl}/app/`);
+    await firstRun(page, strangerLogin);
+    // The stranger's own camera, as their app keeps it after pairing.
+    await page.evaluate(async (cam) => {
+      const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('sealcam'); q.onsuccess = () => r(q.result); });
+      await new Promise((r) => { const q = db.transaction('kv', 'readwrite').objectStore('kv').put([cam], 'cameras'); q.onsuccess = r; });
+    }, { name: 'mine', id: strangersCamera.idHex, signPublicKey: toHex(strangersCamera.signPublicKey), boxPublicKey: toHex(strangersCamera.boxPublicKey), rosterVersion: 1, viewers: [], pairedAt: Date.now() });
+    await page.reload();
+    await page.getByTestId('camera-item').waitFor();
+    let statusSeen = new Set<string>();
+    const watchStatus = setInterval(() => void text(page, 'camera-status').then((s) => statusSeen.add(s), () => undefined), 200);
+    const streaming = stream(home, dir, 4);
+    await until(async () => ((await relay.store.cameraSummaries('stranger')) as unknown[]).length > 0, 20_000, 'the misrouted copies to reach the stranger\'s account');
+    clearInterval(watchStatus);
+    await page.getByTestId('camera-item').click();
+    await until(async () => (await page.getByTestId('live-state').getAttribute('data-state')) === 'connected', 20_000, 'the live view to subscribe');
+    await until(async () => (await text(page, 'rejection')).length > 0, 20_000, 'a rejection');
+    await streaming;
+    const live = await page.evaluate(() => (window as unknown as { sealcamLive: { rejected: Record<string, number> } }).sealcamLive);
+    t.is(await text(page, 'frames-drawn'), '0', 'nothing drawn from the misrouted video');
+    t.deepEqual(Object.keys(live.rejected), ['E_FOREIGN_CAMERA'], JSON.stringify(live.rejected));
+    t.true(live.rejected.E_FOREIGN_CAMERA! > 20, `rejected E_FOREIGN_CAMERA ${live.rejected.E_FOREIGN_CAMERA}`);
+    t.regex(await text(page, 'rejection'), /this video is from a camera you have not paired — nothing was decrypted/);
+    await page.goBack();
+    await page.getByTestId('camera-item').waitFor();
+    statusSeen.add(await text(page, 'camera-status'));
+    t.deepEqual([...statusSeen], ['status unknown'], `the stranger's list never showed the other camera's status: ${[...statusSeen].join(' | ')}`);
+    statusSeen = new Set();
+  } finally {
+    await context.close();
+    await relay.close();
+  }
+});
