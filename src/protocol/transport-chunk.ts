@@ -144,6 +144,24 @@ export class Reassembler {
     return this.inFlightBytes;
   }
 
+  /**
+   * The bytes `message` would newly reserve: its envelope's totalLength when it starts an
+   * unfinished envelope, else 0. A message that does not decode throws as `push` would.
+   */
+  reserveFor(message: Uint8Array): number {
+    const c = decodeTransportChunk(message);
+    return c.count === 1 || this.partials.has(toHex(c.envelopeHash)) ? 0 : c.totalLength;
+  }
+
+  /** Drop the oldest unfinished envelope (told to onEvict with `why`); the bytes freed, 0 if none. */
+  dropOldest(why: string): number {
+    const oldest = this.partials.values().next().value;
+    if (!oldest) return 0;
+    this.drop(oldest);
+    this.options.onEvict?.(new SealcamError('E_REASSEMBLY_LIMIT', `dropped incomplete envelope ${oldest.key.slice(0, 16)} (${oldest.seen.size}/${oldest.count} pieces): ${why}`));
+    return oldest.totalLength;
+  }
+
   push(message: Uint8Array): Uint8Array | null {
     const c = decodeTransportChunk(message);
     if (c.count === 1) return this.finish(c.data, c.envelopeHash);

@@ -14,9 +14,18 @@ export interface ReassemblyLimits {
   maxInFlightBytes: number;
   /** a camera's reassembly that completes no envelope for this long is dropped, with what it holds */
   stallMs: number;
+  /** bytes of unfinished envelopes all cameras of one account may hold together */
+  maxAccountInFlightBytes: number;
+  /** bytes of unfinished envelopes the whole relay holds; past it the account holding the most gives way */
+  maxTotalInFlightBytes: number;
 }
 
-export const DEFAULT_REASSEMBLY_LIMITS: ReassemblyLimits = { maxInFlightBytes: 64 * 1024 * 1024, stallMs: 120_000 };
+export const DEFAULT_REASSEMBLY_LIMITS: ReassemblyLimits = {
+  maxInFlightBytes: 64 * 1024 * 1024,
+  stallMs: 120_000,
+  maxAccountInFlightBytes: 64 * 1024 * 1024,
+  maxTotalInFlightBytes: 256 * 1024 * 1024,
+};
 
 export class Ingest {
   private readonly reassemblers = new Map<string, Reassembler>();
@@ -35,11 +44,14 @@ export class Ingest {
     this.limits = { ...DEFAULT_REASSEMBLY_LIMITS, ...limits };
   }
 
+  /** per account: the keys (<account>/<camera>) of its cameras' reassemblers */
+  private readonly byAccount = new Map<string, Set<string>>();
+  /** bytes held by unfinished envelopes, over all cameras (kept up to date on every change) */
+  private held = 0;
+
   /** Bytes held by unfinished envelopes, over all cameras. */
   get reassemblyBytes(): number {
-    let n = 0;
-    for (const r of this.reassemblers.values()) n += r.pendingBytes;
-    return n;
+    return this.held;
   }
 
   /** Drop the reassembly of every camera that has completed nothing for stallMs (at most one sweep a second). */
@@ -50,8 +62,64 @@ export class Ingest {
       if (r.pendingEnvelopes === 0 || now - (this.progress.get(key) ?? now) < this.limits.stallMs) continue;
       this.stats.stalled++;
       this.log(`E_REASSEMBLY_LIMIT: ${key}: dropped ${r.pendingEnvelopes} unfinished envelopes (${r.pendingBytes} bytes), no envelope completed in ${this.limits.stallMs} ms`);
-      this.reassemblers.delete(key);
-      this.progress.delete(key);
+      this.held -= r.pendingBytes;
+      this.forget(key);
+    }
+  }
+
+  private forget(key: string): void {
+    this.reassemblers.delete(key);
+    this.progress.delete(key);
+    const account = key.slice(0, key.indexOf('/'));
+    const keys = this.byAccount.get(account);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byAccount.delete(account);
+  }
+
+  /** Drop `r`'s oldest unfinished envelope; the bytes freed. */
+  private dropOldest(r: Reassembler, why: string): number {
+    const freed = r.dropOldest(why);
+    this.held -= freed;
+    return freed;
+  }
+
+  /** Bytes of unfinished envelopes held for `account`'s cameras, and its camera holding the most. */
+  private accountHold(account: string): { bytes: number; biggest: Reassembler | null } {
+    let bytes = 0;
+    let biggest: Reassembler | null = null;
+    for (const key of this.byAccount.get(account) ?? []) {
+      const r = this.reassemblers.get(key)!;
+      bytes += r.pendingBytes;
+      if (!biggest || r.pendingBytes > biggest.pendingBytes) biggest = r;
+    }
+    return { bytes, biggest };
+  }
+
+  /**
+   * Room for `need` more bytes of a new envelope of `account` (§11.3): first within the account's
+   * own budget (its oldest unfinished envelopes go), then within the relay's, where the account
+   * holding the most gives way, so one tenant's unfinished uploads never push out another's. What
+   * cannot be made room for is refused (E_REASSEMBLY_LIMIT).
+   */
+  private makeRoom(account: string, need: number): void {
+    for (;;) {
+      const own = this.accountHold(account);
+      if (own.bytes + need <= this.limits.maxAccountInFlightBytes) break;
+      if (!own.biggest || !this.dropOldest(own.biggest, `account ${account} holds ${own.bytes} bytes of unfinished envelopes (budget ${this.limits.maxAccountInFlightBytes})`)) {
+        throw new SealcamError('E_REASSEMBLY_LIMIT', `an envelope of ${need} bytes exceeds account ${account}'s reassembly budget`);
+      }
+    }
+    for (;;) {
+      const total = this.reassemblyBytes;
+      if (total + need <= this.limits.maxTotalInFlightBytes) return;
+      let hog: { account: string; bytes: number; biggest: Reassembler | null } | null = null;
+      for (const a of this.byAccount.keys()) {
+        const h = this.accountHold(a);
+        if (!hog || h.bytes > hog.bytes) hog = { account: a, ...h };
+      }
+      if (!hog?.biggest || !this.dropOldest(hog.biggest, `the relay holds ${total} bytes of unfinished envelopes (budget ${this.limits.maxTotalInFlightBytes}); account ${hog.account} holds the most`)) {
+        throw new SealcamError('E_REASSEMBLY_LIMIT', `no room for an envelope of ${need} bytes within the relay's reassembly budget`);
+      }
     }
   }
 
@@ -79,9 +147,20 @@ export class Ingest {
       if (!r) {
         r = new Reassembler({ maxInFlightBytes: this.limits.maxInFlightBytes, maxInFlightEnvelopes: 4, onEvict: (e) => this.log(`${key}: ${e.message}`) });
         this.reassemblers.set(key, r);
+        let keys = this.byAccount.get(account);
+        if (!keys) this.byAccount.set(account, (keys = new Set()));
+        keys.add(key);
       }
+      const need = r.reserveFor(payload);
+      if (need > 0) this.makeRoom(account, need);
       const idle = r.pendingEnvelopes === 0;
-      const envelope = r.push(payload);
+      const before = r.pendingBytes;
+      let envelope: Uint8Array | null;
+      try {
+        envelope = r.push(payload);
+      } finally {
+        this.held += r.pendingBytes - before;
+      }
       if (envelope || idle) this.progress.set(key, now);
       if (envelope) {
         await this.store.putSegment(account, camera, envelope);
