@@ -9,7 +9,7 @@ import { OwnerHome } from '../owner/home.js';
 import { describeEvents, describeHistory, fetchHistory } from '../owner/history.js';
 import { decodeFrameCodes } from '../owner/decode.js';
 import { startWebViewer } from '../owner/web/server.js';
-import { relayInfo } from '../owner/relay-api.js';
+import { cameraRelayStatus, describeRelayStatus, relayInfo } from '../owner/relay-api.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
 
 
@@ -99,13 +99,16 @@ export function registerView(program: Command): void {
         const top = h.opened.at(-1);
         if (top) await home.rememberSeq(cameraId, top.seq);
         const frames = h.mp4.length ? (await decodeFrameCodes(h.mp4)).length : 0;
+        const relayStatus = await cameraRelayStatus(login, cameraId);
+        const relayLine = describeRelayStatus(relayStatus);
         if (opts.json) {
           const { mp4: _, ...rest } = h;
-          process.stdout.write(`${JSON.stringify({ out: opts.out, framesDecoded: frames, ...rest }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ out: opts.out, framesDecoded: frames, ...rest, relayStatus }, null, 2)}\n`);
         } else {
           process.stdout.write(describeHistory(opts.out, frames, h));
+          if (relayLine) process.stdout.write(`  ${relayLine}\n`);
         }
-        if (h.rejected.length || h.announcementsRejected.length || h.tailMissing || h.rosterLag) process.exitCode = 3;
+        if (h.rejected.length || h.announcementsRejected.length || h.tailMissing || h.rosterLag || relayLine) process.exitCode = 3;
         return;
       }
       const info = await relayInfo(login);

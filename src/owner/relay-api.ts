@@ -48,6 +48,23 @@ export async function pinRelay(httpUrl: string, expected?: string): Promise<{ fi
   return { fingerprint: presented, how: expected ? `relay key ${presented} matches --fingerprint and is pinned` : `relay key ${presented} pinned on first use: compare it with the fingerprint \`sealcam relay\` printed` };
 }
 
+const CameraStatus = z.object({ camera: z.string(), status: z.string().optional(), refused: z.number().optional(), refusedBytes: z.number().optional(), lastRefusedAt: z.number().nullable().optional() }).loose();
+
+/** What the relay says about one camera of the account: E_QUOTA when it refuses its uploads (§15.5). */
+export async function cameraRelayStatus(login: RelayLogin, cameraId: string): Promise<{ status: string; refused: number; lastRefusedAt: number | null } | null> {
+  const url = `${login.httpUrl}/v1/accounts/${encodeURIComponent(login.account)}/cameras`;
+  const all = await relayJson(await relayFetch(url, { login, onUnauthorized: LOGIN_AGAIN }), z.array(CameraStatus), 'GET cameras');
+  const c = all.find((x) => x.camera === cameraId);
+  return c ? { status: c.status ?? 'ok', refused: c.refused ?? 0, lastRefusedAt: c.lastRefusedAt ?? null } : null;
+}
+
+/** The relay's status of a camera as a line a person acts on, or null when all is well. */
+export function describeRelayStatus(s: { status: string; refused: number; lastRefusedAt: number | null } | null): string | null {
+  if (!s || s.status === 'ok') return null;
+  const when = s.lastRefusedAt ? `, the last at ${new Date(s.lastRefusedAt).toISOString()}` : '';
+  return `relay: ${s.status}: the relay is refusing this camera's uploads because the account is over its quota (${s.refused} envelopes refused${when}). It already evicts the account's oldest files; ask the relay's operator for a larger --account-quota, or remove cameras you no longer use`;
+}
+
 /** The account's cameras; also how `owner login` checks a password before storing it. */
 export async function listAccountCameras(login: RelayLogin, onUnauthorized = LOGIN_AGAIN): Promise<string[]> {
   const url = `${login.httpUrl}/v1/accounts/${encodeURIComponent(login.account)}/cameras`;

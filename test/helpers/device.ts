@@ -7,7 +7,7 @@ import { DeviceHome } from '../../src/device/home.js';
 import { pairAsCamera } from '../../src/device/pair.js';
 import { OwnerHome } from '../../src/owner/home.js';
 import { pairAsOwner } from '../../src/owner/pair.js';
-import type { Relay } from '../../src/relay/relay.js';
+import type { Relay, RelayOptions } from '../../src/relay/relay.js';
 import { relayTls } from '../../src/relay/tls.js';
 import { embeddedRelay, tempDir } from './relay.js';
 
@@ -36,12 +36,12 @@ export interface PairedOverRelay {
  * An embedded relay with account `home`, its owner logged in, and a camera paired as `name` through
  * the relay (PROTOCOL.md §3); with `tls`, over TLS with the relay's key pinned (§15.8). Close `relay` when done.
  */
-export async function pairedOverRelay(label: string, name: string, o: { tls?: boolean } = {}): Promise<PairedOverRelay> {
+export async function pairedOverRelay(label: string, name: string, o: { tls?: boolean; relay?: Partial<RelayOptions> } = {}): Promise<PairedOverRelay> {
   const dir = await tempDir(label);
   const relayDir = join(dir, 'relay');
   // With tls: the relay's self-signed certificate, and the owner pins its key as `owner login` does.
   const tls = o.tls ? await relayTls({ dataDir: relayDir, hosts: ['127.0.0.1'] }) : null;
-  const relay = await embeddedRelay(relayDir, { tls });
+  const relay = await embeddedRelay(relayDir, { tls, ...o.relay });
   const login = await relay.accounts.addAccount('home');
   const owner = await OwnerHome.init(join(dir, 'owner'));
   await owner.setRelay({ httpUrl: relay.httpUrl, ...login, ...(tls ? { fingerprint: tls.fingerprint } : {}) });
