@@ -964,8 +964,64 @@ def run_invalid(vec, case):
     return out
 
 
+def open_history(directory, viewer, out_path):
+    """§15.4 and §15.7: a `device run --out` directory as a history. Add every announcement, open
+    every envelope in seq order, cut runs (an identical init continues its run, events add nothing),
+    decode the events (§16), and write the last run's playable file."""
+    import os
+    names = sorted(os.listdir(directory))
+    report = {"announcements": 0, "opened": 0, "rejected": [], "events": [], "kinds": [], "final": False}
+    for n in names:
+        if n.startswith("epoch-") and n.endswith(".sck"):
+            with open(os.path.join(directory, n), "rb") as fh:
+                viewer.open_announcement(fh.read())
+            report["announcements"] += 1
+    runs = []
+    for n in names:
+        if not (n.startswith("seg-") and n.endswith(".scs")):
+            continue
+        with open(os.path.join(directory, n), "rb") as fh:
+            env = fh.read()
+        try:
+            h, payloads, _ = viewer.open_segment(env)
+        except SealcamError as e:
+            report["rejected"].append({"file": n, "code": e.code})
+            continue
+        body = b"".join(payloads)
+        report["opened"] += 1
+        report["kinds"].append({1: "init", 2: "media", 3: "event"}[h["kind"]])
+        report["final"] = h["final"]
+        if h["kind"] == 1:
+            if not runs or runs[-1]["init"] != body:
+                runs.append({"init": body, "media": []})
+        elif h["kind"] == 3:
+            e = decode_event(body)
+            report["events"].append({k: e[k] for k in ("startTime", "endTime", "peakPermille", "firstSeq", "lastSeq", "thumbnailType")} | {"seq": h["seq"]})
+        elif runs:
+            runs[-1]["media"].append(body)
+    mp4 = runs[-1]["init"] + b"".join(runs[-1]["media"]) if runs and runs[-1]["media"] else b""
+    with open(out_path, "wb") as fh:
+        fh.write(mp4)
+    report["mp4Bytes"] = len(mp4)
+    return report
+
+
 def main(argv):
     global SODIUM
+    if len(argv) >= 2 and argv[1] == "--history":
+        # --history DIR CAMERA_SIGN_PK CAMERA_BOX_PK VIEWER_ID VIEWER_BOX_SK OUT.mp4 (all keys in hex)
+        if len(argv) != 8:
+            print(f"usage: {argv[0]} --history DIR camera-sign-pk camera-box-pk viewer-id viewer-box-sk out.mp4", file=sys.stderr)
+            return 2
+        SODIUM = load_sodium()
+        if SODIUM is None:
+            print("sealcam_reader: libsodium not found (install libsodium23)", file=sys.stderr)
+            return 3
+        x = bytes.fromhex
+        viewer = Viewer(x(argv[3]), x(argv[4]), x(argv[5]), x(argv[6]))
+        report = open_history(argv[2], viewer, argv[7])
+        print(json.dumps(report, indent=2))
+        return 0 if not report["rejected"] else 1
     if len(argv) not in (2, 3):
         print(f"usage: {argv[0]} test/vectors/segments.json [test/vectors/pairing.json]", file=sys.stderr)
         return 2
