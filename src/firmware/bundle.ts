@@ -24,10 +24,26 @@ export const ESM_REQUIRE_BANNER = [
   'const __dirname = __sealcamDirname(__filename);',
 ].join('\n');
 
+const ERRORS_MODULE = fileURLToPath(new URL('../protocol/errors.ts', import.meta.url));
+
+/**
+ * An addon that cannot load (the arm64 build without its FFmpeg 6.x libraries: "libavcodec.so.60:
+ * cannot open shared object file") is E_ENCODER with the loader's own words, not a stack trace.
+ */
 const WEBCODECS_NATIVE = `
 const path = require('node:path');
+const { SealcamError } = require(${JSON.stringify(ERRORS_MODULE)});
 let binding;
-const load = () => (binding ??= require(path.join(__dirname, 'native', 'webcodecs.node')));
+const load = () => {
+  if (binding) return binding;
+  const file = path.join(__dirname, 'native', 'webcodecs.node');
+  try {
+    return (binding = require(file));
+  } catch (e) {
+    throw new SealcamError('E_ENCODER', 'the node-webcodecs addon ' + file + ' does not load on this board: ' + e.message.split('\\n')[0] +
+      ' (the arm64 addon is the dynamic build and needs the FFmpeg 6.x shared libraries, firmware/README.md; boards that pass their camera\\'s H.264 through do not load it)', { cause: e });
+  }
+};
 exports.native = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });
 exports.getNativeVariant = () => (binding ? 'sealcam-image' : undefined);
 `;
