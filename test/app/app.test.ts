@@ -8,65 +8,19 @@
  * A second test: a stranger's app on a misrouting relay draws nothing and says why.
  */
 import test from 'ava';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client, PublishPacket } from 'aedes';
-import { PNG } from 'pngjs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Identity, SealcamError, Viewer, cameraTopic, encodeViewerCode, publicIdentity, systemRandom, toHex, type CameraChannel } from '../../src/protocol/index.js';
-import { loadBoard } from '../../src/device/board.js';
-import { runAgent } from '../../src/device/agent.js';
 import { DeviceHome } from '../../src/device/home.js';
-import { pairAsCamera, scanForCode } from '../../src/device/pair.js';
-import { Spool } from '../../src/device/spool.js';
-import { MqttUploader } from '../../src/device/uploader.js';
-import { SyntheticSource, readFrameCode } from '../../src/media/synthetic.js';
+
 import type { Relay } from '../../src/relay/relay.js';
 import { buildApp } from '../../src/cli/app.js';
 import { embeddedRelay, provisionCamera, tempDir } from '../helpers/relay.js';
 import { pairedDevice } from '../helpers/device.js';
 import { requireTool } from '../helpers/tools.js';
 import { until } from '../relay/uploader-contract.js';
-
-const chromiumBin = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
-
-export async function phone(): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'sealcam-app-chromium-')), { executablePath: chromiumBin!, headless: true, args: ARGS, ...PHONE, acceptDownloads: true });
-}
-
-const text = async (page: Page, id: string) => ((await page.getByTestId(id).first().textContent()) ?? '').trim();
-
-/** First run in the page: owner keys, then the relay login (the address is the page's own origin). */
-export async function firstRun(page: Page, login: { account: string; username: string; password: string }): Promise<void> {
-  await page.getByTestId('create-owner').click();
-  await page.getByTestId('login-account').fill(login.account);
-  await page.getByTestId('login-username').fill(login.username);
-  await page.getByTestId('login-password').fill(login.password);
-  await page.getByTestId('login-submit').click();
-  await page.getByTestId('add-camera').waitFor();
-}
-
-/** The synthetic camera's frame number, read back from a canvas of the page. */
-async function frameCode(page: Page, testid: string): Promise<number | null> {
-  const c = await page.evaluate((id) => (window as unknown as { sealcamApp: { canvasLuma(id: string): { width: number; height: number; luma: string } } }).sealcamApp.canvasLuma(id), testid);
-  return readFrameCode(new Uint8Array(Buffer.from(c.luma, 'base64')), c.width, c.height);
-}
-
-/** The camera streams `seconds` of 640x360 in real time with 1 s segments; resolves when drained. */
-async function stream(home: DeviceHome, dir: string, seconds: number): Promise<void> {
-  const up = new MqttUploader({ ...(await home.relay())!, cameraId: home.identity.idHex, spool: await Spool.open(join(dir, 'spool'), 64 << 20) });
-  await up.start();
-  try {
-    await runAgent({ board: await loadBoard('sim'), home, sink: up, seconds, realtime: true, video: { width: 640, height: 360, bitrate: 800_000, segmentSeconds: 1 } });
-    await up.flush(20_000);
-  } finally {
-    await up.close();
-  }
-}
+import { chromiumBin, firstRun, frameCode, pairByLens, phone, stream, text } from './rig.js';
 
 /** The newest epoch announcement the relay stored for a camera, opened by `viewer`, or its error code. */
 async function newestAnnouncement(relay: Relay, login: { account: string; username: string; password: string }, cameraId: string, viewer: Identity, camera: Identity['public']) {
@@ -101,14 +55,8 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
     await page.getByTestId('add-camera').click();
     await page.getByTestId('pair-name').fill('hall');
     await page.getByTestId('pair-start').click();
-    const shot = await page.getByTestId('pair-qr').screenshot();
-    const qr = PNG.sync.read(shot);
-    const luma = new Uint8Array(qr.width * qr.height);
-    for (let i = 0; i < luma.length; i++) luma[i] = (qr.data[4 * i]! * 66 + qr.data[4 * i + 1]! * 129 + qr.data[4 * i + 2]! * 25 + 4096) >> 8;
-    const lens = new SyntheticSource({ realtime: true });
-    lens.scene.setOverlay({ luma, width: qr.width, height: qr.height, x: 700, y: 120, scale: 2, noise: 12 });
     const home = await DeviceHome.open(join(dir, 'camera'));
-    const cameraSide = await pairAsCamera(home, await scanForCode(lens, { timeoutMs: 30_000 }));
+    const { cameraSide, qr } = await pairByLens(page, home);
     await page.getByTestId('confirm-code').waitFor();
     t.is(await text(page, 'confirm-code'), cameraSide.code, 'the page and the camera show the same confirmation code');
     t.log(`paired by the lens from a ${qr.width}×${qr.height} px screenshot of the page's code; confirmation code ${cameraSide.code}`);
