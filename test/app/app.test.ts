@@ -15,12 +15,11 @@ import { Identity, SealcamError, Viewer, cameraTopic, encodeViewerCode, publicId
 import { DeviceHome } from '../../src/device/home.js';
 
 import type { Relay } from '../../src/relay/relay.js';
-import { buildApp } from '../../src/cli/app.js';
-import { embeddedRelay, provisionCamera, tempDir } from '../helpers/relay.js';
+import { provisionCamera } from '../helpers/relay.js';
 import { pairedDevice } from '../helpers/device.js';
 import { requireTool } from '../helpers/tools.js';
 import { until } from '../relay/uploader-contract.js';
-import { chromiumBin, firstRun, frameCode, pairByLens, phone, stream, text } from './rig.js';
+import { chromiumBin, firstRun, frameCode, openApp, ownerSecret, pairByLens, phone, stream, text } from './rig.js';
 
 /** The newest epoch announcement the relay stored for a camera, opened by `viewer`, or its error code. */
 async function newestAnnouncement(relay: Relay, login: { account: string; username: string; password: string }, cameraId: string, viewer: Identity, camera: Identity['public']) {
@@ -40,15 +39,9 @@ async function newestAnnouncement(relay: Relay, login: { account: string; userna
 
 test.serial('one owner, one phone: pair by the lens, watch live, add and revoke a viewer, play history, restore a backup, open offline', async (t) => {
   if (!requireTool(t, 'chromium (Debian chromium)', chromiumBin !== null)) return;
-  const dir = await tempDir('app-story');
-  const app = await buildApp();
-  const relay = await embeddedRelay(join(dir, 'relay'), { app: app.files });
+  const { dir, relay, hash, context, login, page } = await openApp('app-story');
   let relayOpen = true;
-  const context = await phone();
   try {
-    const login = await relay.accounts.addAccount('home');
-    const page = await context.newPage();
-    await page.goto(`${relay.httpUrl}/app/`);
     await firstRun(page, login);
 
     // Add a camera: the page's QR code, as pixels, in front of the sim camera's lens.
@@ -86,10 +79,7 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
     await page.getByTestId('viewer-item').waitFor();
     t.regex(await text(page, 'viewer-list'), /guest/);
     const camera = publicIdentity(home.identity.signPublicKey, home.identity.boxPublicKey);
-    const owner = Identity.fromSecret(Buffer.from(await page.evaluate(async () => {
-      const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('sealcam'); q.onsuccess = () => r(q.result); });
-      return new Promise<string>((r) => { const q = db.transaction('kv').objectStore('kv').get('identity'); q.onsuccess = () => r((q.result as { secret: string }).secret); });
-    }), 'hex'));
+    const owner = Identity.fromSecret(Buffer.from(await ownerSecret(page), 'hex'));
     await until(async () => (await page.getByTestId('roster-status').getAttribute('data-state')) === 'taken', 20_000, 'the camera to take roster v2').catch(async (e: Error) => {
       throw new Error(`${e.message}; the page says: ${await text(page, 'roster-status')} ${await text(page, 'household-message')}`);
     });
@@ -120,7 +110,7 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
 
     // Settings: the hash the build printed; a backup, restored on another phone.
     await page.getByTestId('open-settings').click();
-    t.is(await text(page, 'app-hash'), app.hash);
+    t.is(await text(page, 'app-hash'), hash);
     await page.getByTestId('backup-passphrase').fill('correct horse battery');
     await page.getByTestId('backup-export').click();
     await page.getByTestId('backup-download').waitFor({ timeout: 30_000 });
@@ -160,11 +150,8 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
 
 test.serial('a stranger\'s app on a misrouting relay: 0 frames drawn, the rejection explained, the foreign status never shown', async (t) => {
   if (!requireTool(t, 'chromium (Debian chromium)', chromiumBin !== null)) return;
-  const dir = await tempDir('app-misroute');
-  const relay = await embeddedRelay(join(dir, 'relay'), { app: (await buildApp()).files, fault: { misroute: { toAccount: 'stranger' } } });
-  const context = await phone();
+  const { dir, relay, context, login: ownerLogin, page } = await openApp('app-misroute', { fault: { misroute: { toAccount: 'stranger' } } });
   try {
-    const ownerLogin = await relay.accounts.addAccount('home');
     const strangerLogin = await relay.accounts.addAccount('stranger');
     const { home } = await pairedDevice('app-misroute');
     await provisionCamera(relay, ownerLogin, home);
@@ -179,8 +166,6 @@ test.serial('a stranger\'s app on a misrouting relay: 0 frames drawn, the reject
       aedes.publish({ cmd: 'publish', topic, payload: packet.payload, qos: 0, retain: packet.retain, dup: false }, () => undefined);
     });
 
-    const page = await context.newPage();
-    await page.goto(`${relay.httpUrl}/app/`);
     await firstRun(page, strangerLogin);
     // The stranger's own camera, as their app keeps it after pairing.
     await page.evaluate(async (cam) => {

@@ -12,6 +12,9 @@ import { MqttUploader } from '../../src/device/uploader.js';
 import { SyntheticSource, readFrameCode } from '../../src/media/synthetic.js';
 import { pairAsCamera, scanForCode } from '../../src/device/pair.js';
 import { PNG } from 'pngjs';
+import { buildApp } from '../../src/cli/app.js';
+import type { Relay, RelayOptions } from '../../src/relay/relay.js';
+import { embeddedRelay, tempDir } from '../helpers/relay.js';
 
 export const chromiumBin = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? null;
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -61,4 +64,35 @@ export async function pairByLens(page: Page, home: DeviceHome) {
   lens.scene.setOverlay({ luma, width: shot.width, height: shot.height, x: 700, y: 120, scale: 2, noise: 12 });
   const cameraSide = await pairAsCamera(home, await scanForCode(lens, { timeoutMs: 30_000 }));
   return { cameraSide, qr: { width: shot.width, height: shot.height } };
+}
+
+export interface AppRig {
+  dir: string;
+  relay: Relay;
+  /** the hash `sealcam app build` prints for the app the relay serves */
+  hash: string;
+  context: BrowserContext;
+  login: { account: string; username: string; password: string };
+  /** the owner's phone, at the relay's /app/ */
+  page: Page;
+}
+
+/** A relay serving the app, account `home`, a phone with the app open; the caller closes context and relay. */
+export async function openApp(label: string, relayOptions: Partial<RelayOptions> = {}): Promise<AppRig> {
+  const dir = await tempDir(label);
+  const app = await buildApp();
+  const relay = await embeddedRelay(join(dir, 'relay'), { app: app.files, ...relayOptions });
+  const context = await phone();
+  const login = await relay.accounts.addAccount('home');
+  const page = await context.newPage();
+  await page.goto(`${relay.httpUrl}/app/`);
+  return { dir, relay, hash: app.hash, context, login, page };
+}
+
+/** The owner's secret as the app keeps it in IndexedDB (hex), for checks from outside the page. */
+export function ownerSecret(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((r) => { const q = indexedDB.open('sealcam'); q.onsuccess = () => r(q.result); });
+    return new Promise<string>((r) => { const q = db.transaction('kv').objectStore('kv').get('identity'); q.onsuccess = () => r((q.result as { secret: string }).secret); });
+  });
 }

@@ -8,20 +8,13 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Identity, encodeViewerCode, systemRandom } from '../../src/protocol/index.js';
 import { DeviceHome } from '../../src/device/home.js';
-import { buildApp } from '../../src/cli/app.js';
-import { embeddedRelay, tempDir } from '../helpers/relay.js';
 import { until } from '../relay/uploader-contract.js';
-import { chromiumBin, pairByLens, phone, stream, text } from './rig.js';
+import { chromiumBin, openApp, pairByLens, stream, text } from './rig.js';
 
 const OUT = new URL('../../docs/app/', import.meta.url).pathname;
 await mkdir(OUT, { recursive: true });
-const dir = await tempDir('app-shots');
-const relay = await embeddedRelay(join(dir, 'relay'), { app: (await buildApp()).files });
-const context = await phone();
+const { dir, relay, context, login, page } = await openApp('app-shots');
 try {
-  const login = await relay.accounts.addAccount('home');
-  const page = await context.newPage();
-  await page.goto(`${relay.httpUrl}/app/`);
   await page.screenshot({ path: join(OUT, 'phone-1-welcome.png') });
   await page.getByTestId('create-owner').click();
   await page.getByTestId('login-account').fill(login.account);
