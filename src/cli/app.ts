@@ -8,9 +8,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { bundleForBrowser } from '../owner/web/server.js';
+import { APP_SOURCES, bundleForBrowser } from '../owner/web/server.js';
 
 export interface AppFile {
   contentType: string;
@@ -24,22 +23,20 @@ export interface AppBuild {
   hash: string;
 }
 
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const STATIC = { 'style.css': 'text/css; charset=utf-8', 'manifest.webmanifest': 'application/manifest+json', 'icon.svg': 'image/svg+xml' } as const;
 
-const bundle = (entry: string, define?: Record<string, string>) => bundleForBrowser(here(entry), define);
 
 export async function buildApp(): Promise<AppBuild> {
-  const js = await bundle('../app/main.ts');
+  const js = await bundleForBrowser('main.ts');
   const hash = createHash('sha256').update(js).digest('hex');
   const sri = `sha384-${createHash('sha384').update(js).digest('base64')}`;
   const files = new Map<string, AppFile>();
-  const html = (await readFile(here('../app/static/index.html'), 'utf8')).replace('%APP_HASH%', hash).replace('%APP_SRI%', sri);
+  const html = (await readFile(join(APP_SOURCES!, 'static/index.html'), 'utf8')).replace('%APP_HASH%', hash).replace('%APP_SRI%', sri);
   files.set('index.html', { contentType: 'text/html; charset=utf-8', body: new TextEncoder().encode(html) });
   files.set('app.js', { contentType: 'text/javascript; charset=utf-8', body: js });
-  for (const [name, contentType] of Object.entries(STATIC)) files.set(name, { contentType, body: await readFile(here(`../app/static/${name}`)) });
+  for (const [name, contentType] of Object.entries(STATIC)) files.set(name, { contentType, body: await readFile(join(APP_SOURCES!, `static/${name}`)) });
   const cached = ['./', ...[...files.keys()].map((f) => `./${f}`)];
-  files.set('sw.js', { contentType: 'text/javascript; charset=utf-8', body: await bundle('../app/sw.ts', { APP_FILES: JSON.stringify(cached), APP_HASH: JSON.stringify(hash) }) });
+  files.set('sw.js', { contentType: 'text/javascript; charset=utf-8', body: await bundleForBrowser('sw.ts', { APP_FILES: JSON.stringify(cached), APP_HASH: JSON.stringify(hash) }) });
   return { files, hash };
 }
 

@@ -73,10 +73,14 @@ export function registerRelay(program: Command): void {
         ? null
         : await relayTls({ dataDir, hosts: [opts.host], ...(opts.tlsCert ? { certFile: resolve(opts.tlsCert) } : {}), ...(opts.tlsKey ? { keyFile: resolve(opts.tlsKey) } : {}) });
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
-      const app = await buildApp();
+      // The owner's app at /app/, built from src/app when it is installed here (not in every image).
+      const app = await buildApp().catch((e: unknown) => {
+        process.stderr.write(`relay: not serving the owner app at /app/ (${e instanceof Error ? e.message : String(e)})\n`);
+        return null;
+      });
       const r = await startRelay({
         dataDir,
-        app: app.files,
+        ...(app ? { app: app.files } : {}),
         host: opts.host,
         port: opts.port,
         wsPort: opts.wsPort,
@@ -90,7 +94,7 @@ export function registerRelay(program: Command): void {
         log: (m) => process.stderr.write(`relay: ${m}\n`),
       });
       process.stdout.write(`relay up: mqtt ${r.mqttUrl}${r.wsUrl ? `, websocket ${r.wsUrl}` : ''}, http ${r.httpUrl}, data ${dataDir}\n`);
-      process.stdout.write(`owner app: ${r.httpUrl}/app/ (app.js SHA-256 ${app.hash})\n`);
+      if (app) process.stdout.write(`owner app: ${r.httpUrl}/app/ (app.js SHA-256 ${app.hash})\n`);
       if (tls) {
         process.stdout.write(
           `relay key fingerprint: ${tls.fingerprint} (${tls.origin === 'files' ? `from ${opts.tlsCert}` : `self-signed, kept in ${resolve(dataDir, 'tls')}`})\n` +

@@ -14,6 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { SealcamError, StreamState, toHex, type ExpectedRoster, type Identity, type PublicIdentity, type StreamSnapshot } from '../../protocol/index.js';
 import type { RelayLogin } from '../history.js';
@@ -34,10 +36,21 @@ export interface WebViewer {
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-/** Bundle a browser entry point of src/app (by path: nothing here imports it) into one ES module. */
+/**
+ * src/app on disk, found by path (nothing here imports it): beside this file in a checkout
+ * (src/owner/web → src/app), or from the compiled CLI (dist/cli → src/app); null when not shipped.
+ */
+export const APP_SOURCES: string | null = ['../../app/', '../../src/app/'].map(here).find((d) => existsSync(join(d, 'main.ts'))) ?? null;
+
+function appSource(file: string): string {
+  if (!APP_SOURCES) throw new SealcamError('E_CONFIG', 'the app sources (src/app) are not installed here: the browser pages cannot be built');
+  return join(APP_SOURCES, file);
+}
+
+/** Bundle a browser entry point of src/app into one ES module. */
 export async function bundleForBrowser(entry: string, define: Record<string, string> = {}): Promise<Uint8Array> {
   const result = await build({
-    entryPoints: [entry],
+    entryPoints: [appSource(entry)],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -46,14 +59,14 @@ export async function bundleForBrowser(entry: string, define: Record<string, str
     minify: true,
     legalComments: 'none',
     define,
-    alias: { 'node:crypto': here('../../app/node-crypto-shim.ts') },
+    alias: { 'node:crypto': appSource('node-crypto-shim.ts') },
     logLevel: 'silent',
   });
   return result.outputFiles[0]!.contents;
 }
 
 export async function bundleViewerApp(): Promise<string> {
-  return new TextDecoder().decode(await bundleForBrowser(here('../../app/debug-viewer.ts')));
+  return new TextDecoder().decode(await bundleForBrowser('debug-viewer.ts'));
 }
 
 export interface WebViewerOptions {
