@@ -11,6 +11,8 @@
  *     node_modules, and esbuild loads a CLI-server binary on import;
  *   - all three cost 60–150 ms each to import, and --help or `relay` never use them, so the
  *     bundle gets a lazy stand-in for each: the package is required on first use of an export.
+ *     mediabunny (a fifth of the bundle, for the segmenter and the viewer) too, from its CommonJS
+ *     build for Node.
  * Modules that find files relative to themselves (boards/, firmware/, the web viewer's app.ts, the
  * agent entry the firmware image bundles) see their own source URL: each `import.meta.url` in
  * src/ is rewritten to the URL of its .ts file, so they behave exactly as under tsx.
@@ -25,22 +27,25 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OUTFILE = join(ROOT, 'dist', 'cli', 'sealcam.mjs');
-const LAZY: string[] = ['node-webcodecs', '@mongodb-js/zstd/bindings.js', 'esbuild'];
+const LAZY: string[] = ['node-webcodecs', '@mongodb-js/zstd/bindings.js', 'esbuild', 'mediabunny'];
 const require = createRequire(import.meta.url);
 
-/** A module whose exports stand in for `spec`'s: the package is required on first use. */
+/** A module whose exports stand in for `spec`'s: the package is required on first use of one. */
 function lazyModule(spec: string): string {
-  const names = Object.keys(require(spec) as object).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default');
+  const real = require(spec) as Record<string, unknown>;
+  const names = Object.keys(real).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default');
+  // The proxy's target has the export's kind, so Array.isArray and typeof answer as for the real one.
+  const target = (n: string) => (Array.isArray(real[n]) ? '[]' : typeof real[n] === 'function' ? 'function () {}' : '{}');
   return [
     "import { createRequire as __lazyCreateRequire } from 'node:module';",
     `let __lazyModule; const __lazyLoad = () => (__lazyModule ??= __lazyCreateRequire(import.meta.url)(${JSON.stringify(spec)}));`,
-    'const __lazy = (name) => new Proxy(function () {}, {',
+    'const __lazy = (name, target) => new Proxy(target, {',
     '  construct: (_, args) => Reflect.construct(__lazyLoad()[name], args),',
     '  apply: (_, self, args) => Reflect.apply(__lazyLoad()[name], self, args),',
     '  get: (_, key) => Reflect.get(__lazyLoad()[name], key),',
     '  has: (_, key) => key in __lazyLoad()[name],',
     '});',
-    ...names.map((n) => `export const ${n} = __lazy(${JSON.stringify(n)});`),
+    ...names.map((n) => `export const ${n} = __lazy(${JSON.stringify(n)}, ${target(n)});`),
   ].join('\n');
 }
 
