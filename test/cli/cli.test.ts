@@ -11,7 +11,7 @@ test('--help lists only commands that exist, and each has its own help', async (
   const help = await sealcam('--help');
   t.is(help.code, 0);
   const commands = [...help.stdout.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]).filter((c) => c !== 'help');
-  t.deepEqual(commands.sort(), ['boards', 'demo', 'device', 'firmware', 'inspect', 'owner', 'relay', 'view']);
+  t.deepEqual(commands.sort(), ['app', 'boards', 'demo', 'device', 'firmware', 'inspect', 'owner', 'relay', 'view']);
   for (const c of commands) {
     const sub = await sealcam(c!, '--help');
     t.is(sub.code, 0, c);
