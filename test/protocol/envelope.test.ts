@@ -129,7 +129,7 @@ test('header fields: unknown magic, version, kind, flags and bad lengths have th
   };
   t.is(at(0, 0x58), 'E_BAD_MAGIC');
   t.is(at(4, 2), 'E_UNSUPPORTED_VERSION');
-  t.is(at(5, 3), 'E_UNKNOWN_KIND');
+  t.is(at(5, 4), 'E_UNKNOWN_KIND'); // 3 is a motion event (§16)
   t.is(at(6, 0x80), 'E_UNKNOWN_FLAGS');
   t.is(at(7, 1), 'E_MALFORMED');
   t.is(at(27, 0), 'E_MALFORMED'); // epoch 1 -> 0
