@@ -32,6 +32,7 @@ import { Spool } from '../device/spool.js';
 import { MqttUploader } from '../device/uploader.js';
 import { startRelay } from '../relay/relay.js';
 import { relayTls } from '../relay/tls.js';
+import { buildApp } from './app.js';
 import { decodeFrameCodes } from '../owner/decode.js';
 import { fetchHistory, listCameras } from '../owner/history.js';
 import { readBrokerAdmin } from '../relay/dynsec.js';
@@ -59,6 +60,8 @@ export interface DemoReport {
   /** the owner's live view: chunks confirmed by the camera's seal, still unconfirmed, rejected by code */
   live: { chunksConfirmed: number; chunksUnconfirmed: number; rejected: Record<string, number>; alarms: string[] };
   pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number; msFromCodeInFramesToPaired: number };
+  /** the owner's phone app as the relay served it during the run (null: not built here) */
+  app: { url: string; hash: string } | null;
   broker: { url: string; kind: 'embedded' | 'external'; checksLogins: boolean; /** the relay key the owner and the camera pinned (null: plaintext) */ relayFingerprint: string | null };
 }
 
@@ -90,7 +93,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   // this run's directory, whose key the owner pins and the pairing code carries to the camera
   // (§15.8). Through an external broker the demo speaks whatever its URL says (mqtt:// is plaintext).
   const tls = o.broker ? null : await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] });
-  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: STRANGER } }, ...external, tls, log: o.broker ? o.log : undefined });
+  // The owner's phone app at /app/, as `sealcam relay` serves it (skipped, and said, if it cannot be built here).
+  const app = await buildApp().catch((e: unknown) => {
+    o.log(`not serving the owner app at /app/: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  });
+  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: STRANGER } }, ...external, tls, ...(app ? { app: app.files } : {}), log: o.broker ? o.log : undefined });
   o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : ''}, ${relay.httpUrl} (fault: misroute to account "${STRANGER}")${relay.fingerprint ? `; relay key ${relay.fingerprint}` : ''}`);
   /** a relay login as `owner login` stores it: with the relay's key pinned when it has one */
   const pinned = <T extends object>(login: T) => ({ ...login, httpUrl: relay.httpUrl, ...(relay.fingerprint ? { fingerprint: relay.fingerprint } : {}) });
@@ -237,6 +245,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       },
       live: { chunksConfirmed: live.chunksConfirmed, chunksUnconfirmed: live.chunksUnconfirmed, rejected: live.rejected, alarms: live.alarms },
       pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned, msFromCodeInFramesToPaired: pairMs },
+      app: app ? { url: `${relay.httpUrl}/app/`, hash: app.hash } : null,
       broker: { url: relay.mqttUrl, kind: o.broker ? 'external' : 'embedded', checksLogins, relayFingerprint: relay.fingerprint },
     };
   } finally {
@@ -276,6 +285,9 @@ export function registerDemo(program: Command): void {
           `  stranger   misrouted: ${report.strangerSegmentsReceived} segments and ${report.strangerLiveChunksReceived} live chunks received; rejected ${report.strangerSegmentsRejected} + ${report.strangerLiveChunksRejected} (${report.strangerRejectionCodes.join(', ') || 'none'}); ${report.strangerFramesDecoded} frames decoded`,
           `  relay      ${report.relayDataDir} (ciphertext only); broker ${report.broker.url} (${report.broker.kind}${report.broker.checksLogins ? '' : ', accepts any login'})`,
           `  play       ffplay ${report.ownerMp4}   (or open it in a browser or VLC)`,
+          ...(report.app
+            ? [`  app        the owner's phone app was served at ${report.app.url} during the run (app.js SHA-256 ${report.app.hash}); sealcam relay --data ${report.relayDataDir} serves it again with this run's accounts and certificate`]
+            : []),
           '',
         ].join('\n'),
       );

@@ -69,6 +69,9 @@ test.serial('demo: the owner decodes every frame, the misrouted stranger opens n
   // The embedded relay runs TLS as `sealcam relay` does; the owner and the camera pinned its key.
   t.true(json.broker.url.startsWith('mqtts://'), json.broker.url);
   t.regex(json.broker.relayFingerprint ?? '', /^sha256\/[A-Za-z0-9_-]{43}$/);
+  // The owner's phone app was served by the relay during the run, and the summary says where.
+  t.regex(json.app?.url ?? '', /^https:\/\/127\.0\.0\.1:\d+\/app\/$/);
+  t.regex(json.app?.hash ?? '', /^[0-9a-f]{64}$/);
   await checkReport(t, json, 2);
   // `npm start` twice at once: each run gets a directory of its own and removes nobody else's (the
   // second run used to delete the first one's directory, and the first hung).
