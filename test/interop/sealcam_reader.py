@@ -1008,27 +1008,21 @@ def open_history(directory, viewer, out_path):
 
 def main(argv):
     global SODIUM
-    if len(argv) >= 2 and argv[1] == "--history":
-        # --history DIR CAMERA_SIGN_PK CAMERA_BOX_PK VIEWER_ID VIEWER_BOX_SK OUT.mp4 (all keys in hex)
-        if len(argv) != 8:
-            print(f"usage: {argv[0]} --history DIR camera-sign-pk camera-box-pk viewer-id viewer-box-sk out.mp4", file=sys.stderr)
-            return 2
-        SODIUM = load_sodium()
-        if SODIUM is None:
-            print("sealcam_reader: libsodium not found (install libsodium23)", file=sys.stderr)
-            return 3
-        x = bytes.fromhex
-        viewer = Viewer(x(argv[3]), x(argv[4]), x(argv[5]), x(argv[6]))
-        report = open_history(argv[2], viewer, argv[7])
-        print(json.dumps(report, indent=2))
-        return 0 if not report["rejected"] else 1
-    if len(argv) not in (2, 3):
-        print(f"usage: {argv[0]} test/vectors/segments.json [test/vectors/pairing.json]", file=sys.stderr)
+    history = len(argv) >= 2 and argv[1] == "--history"
+    if (history and len(argv) != 8) or (not history and len(argv) not in (2, 3)):
+        print(f"usage: {argv[0]} test/vectors/segments.json [test/vectors/pairing.json]\n"
+              f"   or: {argv[0]} --history DIR camera-sign-pk camera-box-pk viewer-id viewer-box-sk out.mp4 (keys in hex)",
+              file=sys.stderr)
         return 2
     SODIUM = load_sodium()
     if SODIUM is None:
         print("sealcam_reader: libsodium not found (install libsodium23)", file=sys.stderr)
         return 3
+    if history:
+        x = bytes.fromhex
+        report = open_history(argv[2], Viewer(x(argv[3]), x(argv[4]), x(argv[5]), x(argv[6])), argv[7])
+        print(json.dumps(report, indent=2))
+        return 0 if not report["rejected"] else 1
     with open(argv[1]) as fh:
         vec = json.load(fh)
     report = {"valid": run_valid(vec), "live": run_live(vec), "transport": run_transport(vec),
