@@ -10,6 +10,18 @@ import { buildApp } from './app.js';
 import { parseFingerprint, relayTls } from '../relay/tls.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, brokerAdminFor, findDynsecPlugin, readBrokerAdmin } from '../relay/dynsec.js';
 import { SealcamError } from '../protocol/errors.js';
+import { natsNodePorts, writeNatsConfig } from '../relay/nats-config.js';
+import { mirrorNatsLogins, natsLogins, recordNatsLogin } from '../relay/nats-logins.js';
+import { refreshNatsAuth, startNatsRelay } from '../relay/nats-relay.js';
+
+/** A comma-separated list of URLs with one of `schemes`. */
+function urlList(schemes: string[]) {
+  return (value: string): string[] => {
+    const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
+    if (urls.length === 0 || urls.some((u) => !schemes.some((s) => u.startsWith(`${s}://`)))) throw new InvalidArgumentError(`expected ${schemes.join('|')}://host:port[,…]`);
+    return urls;
+  };
+}
 
 function positiveInteger(value: string): number {
   if (!/^[1-9][0-9]{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected a positive whole number');
@@ -38,6 +50,9 @@ interface RelayCliOptions {
   retentionBytes: number;
   accountQuota: number;
   maxCameras: number;
+  nats?: string[];
+  mqttUrls?: string[];
+  natsConfig?: string;
 }
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || host === 'localhost';
@@ -59,6 +74,9 @@ export function registerRelay(program: Command): void {
       '--broker <url>',
       'attach the store to this external broker (e.g. mqtt://127.0.0.1:1884) instead of embedding aedes; it must know the logins (relay mosquitto-config), and with --dynamic-security there the relay adds new ones (cameras provisioned later) itself',
     )
+    .option('--nats <urls>', 'run as a stateless store worker of a NATS cluster (relay nats-config): nats://h1:p1,nats://h2:p2; files uploads from its JetStream stream into --data (shared by every worker) and serves the history API', urlList(['nats', 'tls']))
+    .option('--mqtt-urls <urls>', "with --nats: the cluster's MQTT listeners, which the HTTP API names to owners", urlList(['mqtt', 'mqtts']))
+    .option('--nats-config <dir>', 'with --nats: the folder relay nats-config wrote; logins made here (cameras provisioned) are written to its auth.conf and the nodes of this machine reload it')
     .option('--fault <fault>', 'TEST ONLY: misroute (deliver every camera topic to the other accounts too) or misroute:ACCOUNT; with --broker the relay republishes the traffic itself', fault)
     .option('--retention-days <n>', 'drop segments and announcements stored longer ago than this', positiveInteger, 30)
     .option('--account-quota <bytes>', "each account's quota in bytes (1 GiB by default), its segments and announcements together; an account over it evicts only its own oldest files, and what still does not fit is refused with E_QUOTA and shown in GET …/usage", positiveInteger, DEFAULT_ACCOUNT_QUOTA_BYTES)
@@ -73,6 +91,27 @@ export function registerRelay(program: Command): void {
         ? null
         : await relayTls({ dataDir, hosts: [opts.host], ...(opts.tlsCert ? { certFile: resolve(opts.tlsCert) } : {}), ...(opts.tlsKey ? { keyFile: resolve(opts.tlsKey) } : {}) });
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
+      if (opts.nats) {
+        const n = await startNatsRelay({
+          dataDir,
+          servers: opts.nats,
+          mqttUrls: opts.mqttUrls ?? [],
+          host: opts.host,
+          httpPort: opts.httpPort,
+          retention: { maxAgeMs: opts.retentionDays * 86_400_000, maxBytes: opts.retentionBytes, accountQuotaBytes: opts.accountQuota },
+          tls,
+          ...(opts.natsConfig ? { natsConfigDir: resolve(opts.natsConfig) } : {}),
+          log: (m) => process.stderr.write(`relay: ${m}\n`),
+        });
+        process.stdout.write(`relay store worker up: nats ${opts.nats.join(',')}, http ${n.httpUrl}, data ${dataDir}\n`);
+        const stopWorker = async () => {
+          await n.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', stopWorker);
+        process.once('SIGTERM', stopWorker);
+        return;
+      }
       // The owner's app at /app/, built from src/app when it is installed here (not in every image).
       const app = await buildApp().catch((e: unknown) => {
         process.stderr.write(`relay: not serving the owner app at /app/ (${e instanceof Error ? e.message : String(e)})\n`);
@@ -123,6 +162,7 @@ export function registerRelay(program: Command): void {
       const login = await readBrokerAdmin(resolve(dataDir, BROKER_ADMIN_FILE));
       const admin = login ? await BrokerAdmin.connect(login.url, login) : null;
       admin?.mirror(store);
+      mirrorNatsLogins(store, dataDir); // a bcrypt hash for a NATS cluster (nats-logins.ts)
       const creds = await store.addAccount(name).finally(() => admin?.close());
       process.stdout.write(opts.json ? `${JSON.stringify(creds)}\n` : `account ${creds.account}\n  username ${creds.username}\n  password ${creds.password}\n(the password is not stored and cannot be shown again)\n`);
     });
@@ -167,6 +207,40 @@ export function registerRelay(program: Command): void {
       process.stdout.write(
         `wrote ${files.confPath}\n${files.files.map((f) => `      ${f}\n`).join('')}run: mosquitto -c ${files.confPath}\nthen: sealcam relay --data ${opts.data} --broker ${url}\n` +
           (dynamicSecurity ? `(the broker's admin login is in ${resolve(dataDir, BROKER_ADMIN_FILE)}; sealcam demo --broker ${url} --broker-admin ${resolve(dataDir, BROKER_ADMIN_FILE)} runs the demo through it)\n` : ''),
+      );
+    });
+
+  relay
+    .command('nats-config')
+    .description('write one nats-server config per node of a NATS cluster (routes, JetStream, MQTT listener, TLS with the relay certificate) with the same logins and topic rules, plus the store login the workers use with --nats')
+    .requiredOption('--data <dir>', 'relay data directory')
+    .requiredOption('--out <dir>', 'where to write node-<i>.conf and auth.conf')
+    .option('--nodes <n>', 'cluster nodes', positiveInteger, 3)
+    .option('--host <addr>', 'address every node listens on and routes to', '127.0.0.1')
+    .option('--base-port <n>', 'node i listens on base+i (NATS clients), base+100+i (cluster routes), base+200+i (MQTT)', port, 4222)
+    .option('--jetstream <dir>', "where the nodes keep JetStream (node-<i>/jetstream); default: <out>")
+    .option('--plaintext', "plain MQTT listeners (by default they use the relay's TLS certificate, made in <data>/tls/ if there is none yet)")
+    .option('--reload', 'only rewrite auth.conf (logins made since) and signal the nodes of this machine to reload it')
+    .action(async (opts: { data: string; out: string; nodes: number; host: string; basePort: number; jetstream?: string; plaintext?: boolean; reload?: boolean }) => {
+      const dataDir = resolve(opts.data);
+      const out = resolve(opts.out);
+      const store = await AccountStore.open(dataDir);
+      const storeLogin = await ensureStoreLogin(store, dataDir);
+      await recordNatsLogin(dataDir, storeLogin);
+      const { logins, missing } = await natsLogins(store, dataDir);
+      for (const u of missing) process.stderr.write(`relay nats-config: login ${u} was made before the relay recorded NATS hashes; it cannot log in to NATS until it is issued again\n`);
+      if (opts.reload) {
+        const n = await refreshNatsAuth(store, dataDir, out);
+        process.stdout.write(`wrote ${resolve(out, 'auth.conf')} (${logins.length} logins); ${n} running node(s) signalled to reload\n`);
+        return;
+      }
+      const tls = opts.plaintext ? null : await relayTls({ dataDir, hosts: [opts.host] });
+      const c = await writeNatsConfig(logins, out, { host: opts.host, nodes: natsNodePorts(opts.nodes, opts.basePort), dataDir: resolve(opts.jetstream ?? out), tls });
+      process.stdout.write(
+        `wrote ${c.confPaths.join('\n      ')}\n      ${c.authPath} (${logins.length} logins)\n` +
+          `run:  ${c.confPaths.map((p) => `nats-server -c ${p}`).join(' & ')}\n` +
+          `then: sealcam relay --data ${opts.data} --nats ${c.natsUrls.join(',')} --mqtt-urls ${c.mqttUrls.join(',')} --nats-config ${opts.out}\n` +
+          `cameras and viewers: ${c.mqttUrls.join(',')}\n`,
       );
     });
 }

@@ -21,6 +21,7 @@ import type { Spool } from './spool.js';
 import type { EnvelopeSink, SegmentInfo } from './sink.js';
 
 export interface UploaderOptions {
+  /** the relay's MQTT URL, or several (comma-separated, the nodes of a cluster): each reconnect tries the next */
   url: string;
   username: string;
   password: string;
@@ -60,7 +61,17 @@ export class MqttUploader implements EnvelopeSink {
   private rosterReceived = false;
   private rosterWaiters: (() => void)[] = [];
 
+  /** the brokers to try, in turn (a cluster's nodes); a lost or failed connection moves to the next */
+  private readonly urls: string[];
+  private urlIndex = 0;
+
+  private get url(): string {
+    return this.urls[this.urlIndex % this.urls.length]!;
+  }
+
   constructor(private readonly o: UploaderOptions) {
+    this.urls = o.url.split(',').map((u) => u.trim()).filter(Boolean);
+    if (this.urls.length === 0) throw new SealcamError('E_BAD_ARGUMENT', 'url: expected a broker URL, or several separated by commas');
     this.backoff = new Backoff(o.backoff);
     this.topics = {
       seg: cameraTopic(o.account, o.cameraId, 'seg'),
@@ -158,7 +169,7 @@ export class MqttUploader implements EnvelopeSink {
   private connect(onFirst: (err?: Error) => void): void {
     // TLS options first (a pinned relay is probed once per process); a probe that fails, or a key
     // that is not the pinned one, is retried with the same backoff, and nothing is sent meanwhile.
-    tlsOptionsFor(this.o.url, this.o.fingerprint).then(
+    tlsOptionsFor(this.url, this.o.fingerprint).then(
       (tls) => {
         if (!this.closing) this.connectWith(tls, onFirst);
       },
@@ -166,13 +177,14 @@ export class MqttUploader implements EnvelopeSink {
         this.stats.lastError = e.message;
         this.o.log?.(e.message);
         if (this.closing) return;
+        this.urlIndex++;
         this.reconnectTimer = setTimeout(() => this.connect(onFirst), this.backoff.next());
       },
     );
   }
 
   private connectWith(tls: PinnedTlsOptions, onFirst: (err?: Error) => void): void {
-    const client = mqtt.connect(this.o.url, {
+    const client = mqtt.connect(this.url, {
       ...tls,
       protocolVersion: 4,
       username: this.o.username,
@@ -201,7 +213,7 @@ export class MqttUploader implements EnvelopeSink {
       this.connected = true;
       this.stats.connects++;
       this.backoff.reset();
-      this.o.log?.(`connected to ${this.o.url}`);
+      this.o.log?.(`connected to ${this.url}`);
       void this.onConnected().catch((e: Error) => (this.stats.lastError = e.message));
       onFirst();
     });
@@ -218,6 +230,7 @@ export class MqttUploader implements EnvelopeSink {
       client.removeAllListeners();
       client.end(true);
       if (this.closing) return;
+      this.urlIndex++; // failover: the next node of a cluster (the spool holds what waits meanwhile)
       const delay = this.backoff.next();
       this.reconnectTimer = setTimeout(() => this.connect(onFirst), delay);
     });

@@ -14,9 +14,13 @@ export interface MqttLogin {
   fingerprint?: string | null;
 }
 
+/** `url` may list several brokers (a cluster's nodes), comma-separated; all must present the same pinned key. */
 export async function connectMqtt(url: string, login: MqttLogin, options: { reconnectPeriod?: number } = {}): Promise<MqttClient> {
-  const tls = await tlsOptionsFor(url, login.fingerprint);
-  const client = mqtt.connect(url, { protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: options.reconnectPeriod ?? 0, connectTimeout: 10_000, ...tls });
+  const tls = await tlsOptionsFor(url.split(',')[0]!.trim(), login.fingerprint);
+  // Several URLs (a cluster's nodes, comma-separated): mqtt.js moves to the next on each reconnect.
+  const urls = url.split(',').map((u) => u.trim());
+  const servers = urls.length > 1 ? urls.map((u) => new URL(u)).map((u) => ({ host: u.hostname, port: Number(u.port), protocol: u.protocol.slice(0, -1) as 'mqtt' | 'mqtts' })) : undefined;
+  const client = mqtt.connect(urls[0]!, { ...(servers ? { servers } : {}), protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: options.reconnectPeriod ?? 0, connectTimeout: 10_000, ...tls });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', (e) => {

@@ -1,0 +1,133 @@
+/**
+ * A stateless store worker on a NATS cluster (issue 15, PROTOCOL.md §11.4):
+ *   JetStream stream SEALCAM_UPLOADS (sc.v1.*.*.seg, sc.v1.*.*.keys; work queue, replicas 3)
+ *   → durable consumer `sealcam-store`, shared by every worker → Ingest → opaque store → ack.
+ * A message is acknowledged only once what it completes is on disk, so killing a worker loses
+ * nothing: the cluster delivers its unacknowledged messages again, to any worker.
+ *
+ * Reassembly across workers (§10): the shared consumer hands the pieces of one envelope to
+ * whichever worker asks next, so no worker's memory can hold a whole envelope. A piece of a split
+ * envelope is therefore put in the KV bucket `sealcam-pieces` (replicas 3) under
+ * <account>.<camera>.<envelopeHash>.<index>; after each put the worker looks for every index of
+ * that envelope, and the one that finds them all files the envelope (Ingest checks the hash
+ * commitment) and purges the pieces. Two workers finishing the same envelope at once file the
+ * same bytes under the same name (store.ts: <epoch>-<seq>, atomic rename), which leaves one file.
+ * Pieces of an envelope that never completes expire with the bucket's TTL (the stall limit, §11.3).
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { SealcamError } from '../protocol/errors.js';
+import { toHex } from '../protocol/bytes.js';
+import { TRANSPORT_HEADER_BYTES, TRANSPORT_MAGIC } from '../protocol/transport-chunk.js';
+import { DEFAULT_REASSEMBLY_LIMITS, type Ingest } from './ingest.js';
+import { storedTopic } from './acl.js';
+import { NATS_PIECES_BUCKET, NATS_STORE_CONSUMER, NATS_UPLOAD_STREAM, NATS_UPLOAD_SUBJECTS } from './nats-config.js';
+
+export interface NatsWorkerOptions {
+  /** nats://host:port of the cluster's nodes; the client moves to another when one goes */
+  servers: string[];
+  username: string;
+  password: string;
+  ingest: Ingest;
+  /** stream and bucket replicas (default 3; 1 for a single node) */
+  replicas?: number;
+  /** how long a delivered message may stay unacknowledged before another worker gets it (default 30 s) */
+  ackWaitMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface NatsWorker {
+  readonly stats: { messages: number; piecesKept: number; envelopesAssembled: number };
+  close(): Promise<void>;
+}
+
+const ms = (n: number) => n * 1_000_000; // JetStream durations are nanoseconds
+
+/** index, count and envelope hash of a transport piece (§10 byte table), or null if it is not one. */
+function pieceHeader(payload: Uint8Array): { index: number; count: number; hash: string } | null {
+  if (payload.length < TRANSPORT_HEADER_BYTES || !TRANSPORT_MAGIC.every((b, i) => payload[i] === b)) return null;
+  const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  return { index: v.getUint16(6), count: v.getUint16(8), hash: toHex(payload.subarray(20, 52)) };
+}
+
+/** Create the upload stream, the shared consumer and the pieces bucket if missing (idempotent). */
+async function ensureTopology(nc: NatsConnection, replicas: number, ackWaitMs: number): Promise<KV> {
+  const jsm = await jetstreamManager(nc);
+  const stream = await jsm.streams.info(NATS_UPLOAD_STREAM).catch(() => null);
+  if (!stream) {
+    await jsm.streams.add({ name: NATS_UPLOAD_STREAM, subjects: NATS_UPLOAD_SUBJECTS, retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: replicas, max_msg_size: 256 * 1024 });
+  }
+  const consumer = await jsm.consumers.info(NATS_UPLOAD_STREAM, NATS_STORE_CONSUMER).catch(() => null);
+  if (!consumer) {
+    await jsm.consumers.add(NATS_UPLOAD_STREAM, { durable_name: NATS_STORE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ms(ackWaitMs), max_ack_pending: 1024 });
+  }
+  return new Kvm(nc).create(NATS_PIECES_BUCKET, { replicas, ttl: DEFAULT_REASSEMBLY_LIMITS.stallMs, maxValueSize: 256 * 1024 });
+}
+
+export async function startNatsWorker(o: NatsWorkerOptions): Promise<NatsWorker> {
+  const log = o.log ?? (() => undefined);
+  const nc = await connect({ servers: o.servers, user: o.username, pass: o.password, name: 'sealcam-store', maxReconnectAttempts: -1, reconnectTimeWait: 250 }).catch((e: Error) => {
+    throw new SealcamError('E_BROKER', `nats ${o.servers.join(',')}: ${e.message}`);
+  });
+  const replicas = o.replicas ?? 3;
+  let pieces: KV;
+  try {
+    pieces = await ensureTopology(nc, replicas, o.ackWaitMs ?? 30_000);
+  } catch (e) {
+    await nc.close();
+    throw new SealcamError('E_BROKER', `nats: cannot set up stream ${NATS_UPLOAD_STREAM}: ${(e as Error).message}`);
+  }
+  const stats = { messages: 0, piecesKept: 0, envelopesAssembled: 0 };
+
+  /** Keep a piece; if it was the last one missing, file the whole envelope and drop the pieces. */
+  const takePiece = async (account: string, camera: string, payload: Uint8Array, p: { count: number; hash: string }, index: number) => {
+    const prefix = `${account}.${camera}.${p.hash}`;
+    await pieces.put(`${prefix}.${index}`, payload);
+    stats.piecesKept++;
+    const all: Uint8Array[] = [];
+    for (let i = 0; i < p.count; i++) {
+      const e = i === index ? null : await pieces.get(`${prefix}.${i}`);
+      if (i !== index && (!e || e.operation !== 'PUT')) return; // not complete yet: the worker with the last piece files it
+      all.push(i === index ? payload : e!.value);
+    }
+    for (const piece of all) await o.ingest.take(account, camera, 'seg', piece);
+    stats.envelopesAssembled++;
+    for (let i = 0; i < p.count; i++) await pieces.purge(`${prefix}.${i}`);
+  };
+
+  const handle = async (m: JsMsg) => {
+    const t = storedTopic(m.subject.replaceAll('.', '/'));
+    if (t) {
+      const p = t.channel === 'seg' ? pieceHeader(m.data) : null;
+      if (p && p.count > 1 && p.index < p.count) await takePiece(t.account, t.camera, m.data, p, p.index);
+      else await o.ingest.take(t.account, t.camera, t.channel, m.data);
+    }
+    stats.messages++;
+    await m.ackAck();
+  };
+
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(NATS_UPLOAD_STREAM, NATS_STORE_CONSUMER);
+  const messages = await consumer.consume({ max_messages: 64 });
+  const loop = (async () => {
+    for await (const m of messages) {
+      try {
+        await handle(m);
+      } catch (e) {
+        // Not filed: leave it unacknowledged-then-redelivered (to this worker or another).
+        log(`nats worker: ${m.subject}: not stored yet (${(e as Error).message}); it will be delivered again`);
+        m.nak(1000);
+      }
+    }
+  })();
+  log(`nats store worker attached to ${o.servers.join(',')} (stream ${NATS_UPLOAD_STREAM}, consumer ${NATS_STORE_CONSUMER})`);
+  return {
+    stats,
+    close: async () => {
+      messages.stop();
+      await loop.catch(() => undefined);
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}
