@@ -80,7 +80,7 @@ test('the relay never imports a decryption path, directly or through anything it
 
 /** What src/app may use: it runs in a browser, so nothing that needs Node (DESIGN.md). */
 const APP_PACKAGES = new Set(['mqtt', 'qrcode', 'jsqr', 'tweetnacl', '@noble/hashes/scrypt.js']);
-const APP_MEDIA = ['media/cmaf-read.ts', 'media/capture-clock.ts', 'media/synthetic.ts', 'media/source.ts'];
+const APP_MEDIA = ['media/cmaf-read.ts', 'media/capture-clock.ts', 'media/synthetic.ts', 'media/source.ts', 'media/backup.ts'];
 
 test('src/app imports only itself, src/protocol, browser-safe media parsers and browser packages; nothing imports src/app', (t) => {
   const appFiles = files(join(SRC, 'app'));

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { OwnerHome } from '../owner/home.js';
 import { pairAsOwner } from '../owner/pair.js';
+import { backupOwnerHome, restoreOwnerHome } from '../owner/backup.js';
+import { writeFileAtomic } from '../media/atomic-file.js';
 import { qrTerminal, scanQrPng, writeQrPng } from '../media/qr.js';
 import { addViewer, revokeViewer } from '../owner/household.js';
 import { decodeViewerCode, encodeViewerCode } from '../protocol/index.js';
@@ -81,7 +83,37 @@ export function registerOwner(program: Command): void {
       process.stderr.write(`${result.ignored} invalid messages on the pairing topic ignored\n`);
       process.stdout.write(`paired camera ${Buffer.from(result.camera.id).toString('hex')} as "${result.name}"\nconfirmation code ${result.code} — the camera shows the same code\n`);
     });
+  owner
+    .command('backup')
+    .description("seal the owner's keys, relay login and paired cameras into a file the phone app restores (and `owner restore` too), under a passphrase (scrypt, N = 2^17)")
+    .requiredOption('--home <dir>', 'owner home directory')
+    .requiredOption('--out <file>', 'the backup file to write (0600)')
+    .requiredOption('--passphrase-file <file>', "file holding the passphrase, at least 10 characters ('-' for stdin)")
+    .action(async (opts: { home: string; out: string; passphraseFile: string }) => {
+      const home = await OwnerHome.open(resolve(opts.home));
+      const { text, cameras } = await backupOwnerHome(home, await secretFrom(opts.passphraseFile));
+      await writeFileAtomic(resolve(opts.out), text, 0o600);
+      process.stdout.write(`backup of owner ${home.identity.idHex} with ${cameras} camera${cameras === 1 ? '' : 's'} written to ${resolve(opts.out)} (0600); the app's "restore" takes it\n`);
+    });
+  owner
+    .command('restore')
+    .description('make a new owner home from a backup (made by the phone app or by `owner backup`): the same owner keys, relay login and cameras')
+    .requiredOption('--home <dir>', 'the new owner home directory (must not hold an owner yet)')
+    .requiredOption('--file <file>', 'the backup file')
+    .requiredOption('--passphrase-file <file>', "file holding the passphrase ('-' for stdin)")
+    .action(async (opts: { home: string; file: string; passphraseFile: string }) => {
+      const text = await readFile(resolve(opts.file), 'utf8');
+      const { home, cameras } = await restoreOwnerHome(resolve(opts.home), text, await secretFrom(opts.passphraseFile));
+      process.stdout.write(`owner ${home.identity.idHex} restored into ${home.dir} with ${cameras} camera${cameras === 1 ? '' : 's'}\n`);
+    });
   registerHousehold(owner);
+}
+
+/** A passphrase or password from a file or stdin, never the command line. */
+async function secretFrom(file: string): Promise<string> {
+  const text = (file === '-' ? await readStdin() : await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  if (!text) throw new SealcamError('E_CONFIG', 'empty passphrase');
+  return text;
 }
 
 async function viewerFrom(opts: { code?: string; qrImage?: string }) {

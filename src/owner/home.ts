@@ -34,13 +34,12 @@ export class OwnerHome {
     readonly identity: Identity,
   ) {}
 
-  /** Create a new owner identity; refuses to overwrite one. */
-  static async init(dir: string): Promise<OwnerHome> {
+  /** Create a new owner identity (or take `identity`, restored from a backup); refuses to overwrite one. */
+  static async init(dir: string, identity: Identity = Identity.generate(systemRandom)): Promise<OwnerHome> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
     const keyPath = join(dir, 'owner.key');
     if (await stat(keyPath).catch(() => null)) throw new SealcamError('E_CONFIG', `${keyPath} exists: this home already has an owner identity`);
-    const identity = Identity.generate(systemRandom);
     await writeFileAtomic(keyPath, `${JSON.stringify({ v: 1, secret: toHex(identity.exportSecret()) })}\n`, 0o600);
     return new OwnerHome(dir, identity);
   }

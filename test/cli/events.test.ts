@@ -7,11 +7,7 @@ import test from 'ava';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { loadBoard } from '../../src/device/board.js';
-import { runAgent } from '../../src/device/agent.js';
-import { MqttUploader } from '../../src/device/uploader.js';
-import { Spool } from '../../src/device/spool.js';
-import { pairedOverRelay } from '../helpers/device.js';
+import { pairedOverRelay, streamPaired } from '../helpers/device.js';
 import { sealcam } from '../helpers/cli.js';
 import { ffprobe } from '../helpers/media.js';
 import { requireTool, toolWorks } from '../helpers/tools.js';
@@ -19,20 +15,7 @@ import { requireTool, toolWorks } from '../helpers/tools.js';
 test('view --events lists the sealed motion event with its thumbnail, and view --event N --out writes its clip', async (t) => {
   const p = await pairedOverRelay('cli-events', 'porch');
   try {
-    const login = (await p.camera.relay())!;
-    const up = new MqttUploader({ ...login, cameraId: p.camera.identity.idHex, spool: await Spool.open(join(p.dir, 'spool'), 64 << 20) });
-    await up.start();
-    const run = await runAgent({
-      board: await loadBoard('sim'),
-      home: p.camera,
-      sink: up,
-      seconds: 9,
-      video: { width: 640, height: 360, bitrate: 600_000, segmentSeconds: 1 },
-      scene: { intruderFromFrame: 4 * 30, intruderUntilFrame: 6 * 30, osd: false },
-      motion: {},
-    });
-    await up.flush(20_000);
-    await up.close();
+    const run = await streamPaired(p, 9, { scene: { intruderFromFrame: 4 * 30, intruderUntilFrame: 6 * 30, osd: false }, motion: {} });
     t.is(run.eventsSealed, 1);
     const listed = await p.relay.store.list('home', p.camera.identity.idHex);
     t.deepEqual(listed.filter((s) => s.kind === 'event').length, 1, 'the relay sees one envelope of kind 3');

@@ -9,6 +9,10 @@ import { OwnerHome } from '../../src/owner/home.js';
 import { pairAsOwner } from '../../src/owner/pair.js';
 import type { Relay, RelayOptions } from '../../src/relay/relay.js';
 import { relayTls } from '../../src/relay/tls.js';
+import { loadBoard } from '../../src/device/board.js';
+import { runAgent, type AgentOptions, type AgentResult } from '../../src/device/agent.js';
+import { MqttUploader } from '../../src/device/uploader.js';
+import { Spool } from '../../src/device/spool.js';
 import { embeddedRelay, tempDir } from './relay.js';
 
 export async function pairedDevice(label: string): Promise<{ dir: string; home: DeviceHome; owner: Identity; viewer: Viewer }> {
@@ -53,4 +57,21 @@ export async function pairedOverRelay(label: string, name: string, o: { tls?: bo
   await pairAsCamera(camera, text);
   await ownerSide;
   return { dir, relay, owner, camera, login, code: text };
+}
+
+/**
+ * The paired camera streams `seconds` of small sim video (640x360, 1 s segments) through its spool
+ * and the relay, as fast as it encodes; resolves once everything is uploaded.
+ */
+export async function streamPaired(p: PairedOverRelay, seconds: number, extra: Partial<AgentOptions> = {}): Promise<AgentResult> {
+  const login = (await p.camera.relay())!;
+  const up = new MqttUploader({ ...login, cameraId: p.camera.identity.idHex, spool: await Spool.open(join(p.dir, 'spool'), 64 << 20) });
+  await up.start();
+  try {
+    const result = await runAgent({ board: await loadBoard('sim'), home: p.camera, sink: up, seconds, video: { width: 640, height: 360, bitrate: 600_000, segmentSeconds: 1 }, ...extra });
+    await up.flush(20_000);
+    return result;
+  } finally {
+    await up.close();
+  }
 }

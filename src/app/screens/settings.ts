@@ -3,7 +3,7 @@
  * A1), this phone's owner id, the pinned relay key, and the passphrase-protected backup.
  */
 import { toHex } from '../../protocol/index.js';
-import { sealBackup } from '../backup.js';
+import { sealBackup } from '../../media/backup.js';
 import { h, problem, type App } from '../ui.js';
 
 export function settingsScreen(app: App): HTMLElement {

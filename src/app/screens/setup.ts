@@ -4,7 +4,7 @@
  * that reports another key is refused (E_RELAY_PIN), and pairing codes carry the pinned key.
  */
 import { Identity, SealcamError, systemRandom, toHex } from '../../protocol/index.js';
-import { openBackup } from '../backup.js';
+import { openBackup } from '../../media/backup.js';
 import { RelayClient } from '../relay-client.js';
 import { store, type AppLogin } from '../store.js';
 import { h, problem, type App } from '../ui.js';

@@ -1,6 +1,7 @@
 /**
- * The owner's backup file: everything needed to restore the app on another phone (the owner's
- * secret keys, the relay login, the paired cameras and their rosters), sealed under a key derived
+ * (Shared by the phone app and the CLI, so a backup made by one restores in the other; it runs in a
+ * browser and in Node.) The owner's backup file: everything needed to restore the owner on another
+ * phone or computer (the owner's secret keys, the relay login, the paired cameras and their rosters), sealed under a key derived
  * from a passphrase with scrypt (RFC 7914), a memory-hard KDF, so guessing passphrases costs
  * 128 MiB and about a second each on the attacker's side too.
  *
@@ -17,7 +18,33 @@
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { NONCE_BYTES, SealcamError, draw, secretboxOpen, secretboxSeal, systemRandom, type RandomSource } from '../protocol/index.js';
-import type { AppCamera, AppLogin } from './store.js';
+
+/** The relay login as the backup holds it. */
+export interface BackupLogin {
+  /** http(s)://host:port of the relay's HTTP API */
+  httpUrl: string;
+  account: string;
+  username: string;
+  password: string;
+  /** the relay's key fingerprint (`sha256/…`, PROTOCOL.md §15.8) when it runs TLS */
+  fingerprint: string | null;
+}
+
+interface BackupKeys {
+  signPublicKey: string;
+  boxPublicKey: string;
+}
+
+/** A paired camera as the backup holds it. */
+export interface BackupCamera extends BackupKeys {
+  name: string;
+  /** the camera id (hex), derived from its keys */
+  id: string;
+  rosterVersion: number;
+  /** household viewers besides the owner */
+  viewers: (BackupKeys & { id: string; name: string })[];
+  pairedAt: number;
+}
 
 export const BACKUP_VERSION = 1;
 export const SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;
@@ -26,8 +53,8 @@ const MIN_PASSPHRASE = 10;
 
 export interface BackupContent {
   identitySecret: string;
-  login: AppLogin | null;
-  cameras: AppCamera[];
+  login: BackupLogin | null;
+  cameras: BackupCamera[];
 }
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
