@@ -176,6 +176,10 @@ export async function writeNatsConfig(logins: NatsLogin[], outDir: string, o: Na
         'mqtt {',
         `  listen: ${quote(`${o.host}:${n.mqtt}`)}`,
         ...tls,
+        // Sessions and retained messages on every node that can hold a replica: left to itself the
+        // first node picks the replicas from the nodes it sees at start (2 of 3, seen here), and
+        // losing one of those stalls every MQTT login (JetStream needs a quorum).
+        `  stream_replicas: ${Math.min(o.nodes.length, 3)}`,
         // A camera's QoS 1 piece not acknowledged by a viewer is sent again after this.
         '  ack_wait: "30s"',
         '  max_ack_pending: 1024',

@@ -31,6 +31,8 @@ export interface NatsRelayOptions {
   httpPort?: number;
   retention?: RetentionPolicy;
   replicas?: number;
+  /** see NatsWorkerOptions.ackWaitMs */
+  ackWaitMs?: number;
   tls?: RelayTls | null;
   /** the folder `relay nats-config` wrote: keep its auth.conf current and reload the nodes here */
   natsConfigDir?: string;
@@ -76,7 +78,7 @@ export async function startNatsRelay(o: NatsRelayOptions): Promise<NatsRelay> {
   await recordNatsLogin(o.dataDir, storeLogin);
   const store = await OpaqueStore.open(o.dataDir, o.retention);
   const ingest = new Ingest(store, log);
-  const worker = await startNatsWorker({ servers: o.servers, username: storeLogin.username, password: storeLogin.password, ingest, ...(o.replicas ? { replicas: o.replicas } : {}), log });
+  const worker = await startNatsWorker({ servers: o.servers, username: storeLogin.username, password: storeLogin.password, ingest, ...(o.replicas ? { replicas: o.replicas } : {}), ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}), log });
   const tls = o.tls ?? null;
   const info = () => ({ mqttUrl: o.mqttUrls[0] ?? '', wsUrl: null, fingerprint: tls?.fingerprint ?? null });
   const http = await startHttpApi({ accounts, store, host, log, loginGuard: new LoginGuard(), info, ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) }).catch(async (e: unknown) => {

@@ -34,6 +34,8 @@ export interface NatsWorkerOptions {
   replicas?: number;
   /** how long a delivered message may stay unacknowledged before another worker gets it (default 30 s) */
   ackWaitMs?: number;
+  /** how long to wait for the cluster's JetStream at start (default 30 s) */
+  setupTimeoutMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -71,29 +73,38 @@ export async function startNatsWorker(o: NatsWorkerOptions): Promise<NatsWorker>
     throw new SealcamError('E_BROKER', `nats ${o.servers.join(',')}: ${e.message}`);
   });
   const replicas = o.replicas ?? 3;
-  let pieces: KV;
-  try {
-    pieces = await ensureTopology(nc, replicas, o.ackWaitMs ?? 30_000);
-  } catch (e) {
-    await nc.close();
-    throw new SealcamError('E_BROKER', `nats: cannot set up stream ${NATS_UPLOAD_STREAM}: ${(e as Error).message}`);
+  let pieces: KV | null = null;
+  // A cluster that is still starting has no JetStream leader yet: keep trying for a while.
+  const deadline = Date.now() + (o.setupTimeoutMs ?? 30_000);
+  while (!pieces) {
+    try {
+      pieces = await ensureTopology(nc, replicas, o.ackWaitMs ?? 30_000);
+    } catch (e) {
+      if (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      await nc.close();
+      throw new SealcamError('E_BROKER', `nats: cannot set up stream ${NATS_UPLOAD_STREAM}: ${(e as Error).message}`);
+    }
   }
+  const kv = pieces;
   const stats = { messages: 0, piecesKept: 0, envelopesAssembled: 0 };
 
   /** Keep a piece; if it was the last one missing, file the whole envelope and drop the pieces. */
   const takePiece = async (account: string, camera: string, payload: Uint8Array, p: { count: number; hash: string }, index: number) => {
     const prefix = `${account}.${camera}.${p.hash}`;
-    await pieces.put(`${prefix}.${index}`, payload);
+    await kv.put(`${prefix}.${index}`, payload);
     stats.piecesKept++;
     const all: Uint8Array[] = [];
     for (let i = 0; i < p.count; i++) {
-      const e = i === index ? null : await pieces.get(`${prefix}.${i}`);
+      const e = i === index ? null : await kv.get(`${prefix}.${i}`);
       if (i !== index && (!e || e.operation !== 'PUT')) return; // not complete yet: the worker with the last piece files it
       all.push(i === index ? payload : e!.value);
     }
     for (const piece of all) await o.ingest.take(account, camera, 'seg', piece);
     stats.envelopesAssembled++;
-    for (let i = 0; i < p.count; i++) await pieces.purge(`${prefix}.${i}`);
+    for (let i = 0; i < p.count; i++) await kv.purge(`${prefix}.${i}`);
   };
 
   const handle = async (m: JsMsg) => {

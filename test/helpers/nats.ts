@@ -1,0 +1,75 @@
+/** A real nats-server cluster for tests (issue 15): nodes on free loopback ports, killed and started again by index. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { AccountStore } from '../../src/relay/accounts.js';
+import { writeNatsConfig, type NatsClusterConfig, type NatsNodePorts } from '../../src/relay/nats-config.js';
+import { natsLogins } from '../../src/relay/nats-logins.js';
+import { freePort, waitForPort } from './relay.js';
+import { findTool } from './tools.js';
+
+export const NATS_SERVER = findTool('nats-server');
+
+export interface TestNatsCluster {
+  config: NatsClusterConfig;
+  ports: NatsNodePorts[];
+  kill(i: number): Promise<void>;
+  start(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startNatsCluster(accounts: AccountStore, dataDir: string, outDir: string, nodes = 3): Promise<TestNatsCluster> {
+  const ports: NatsNodePorts[] = [];
+  for (let i = 0; i < nodes; i++) ports.push({ client: await freePort(), cluster: await freePort(), mqtt: await freePort() });
+  const { logins } = await natsLogins(accounts, dataDir);
+  const config = await writeNatsConfig(logins, outDir, { host: '127.0.0.1', nodes: ports, dataDir: join(outDir, 'js') });
+  const procs: (ChildProcess | null)[] = ports.map(() => null);
+  const start = async (i: number) => {
+    const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: 'ignore' });
+    procs[i] = p;
+    await waitForPort(ports[i]!.mqtt, 15_000);
+  };
+  const kill = async (i: number) => {
+    const p = procs[i];
+    procs[i] = null;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  };
+  const cluster = { config, ports, start, kill, stop: async () => Promise.all(ports.map((_, i) => kill(i))).then(() => undefined) };
+  try {
+    await Promise.all(ports.map((_, i) => start(i)));
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
+  return cluster;
+}
+
+/** A store worker in its own process (test/helpers/nats-worker-process.ts), so it can be killed with SIGKILL. */
+export interface WorkerProcess {
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function spawnNatsWorker(dataDir: string, servers: string[], ackWaitMs: number): Promise<WorkerProcess> {
+  const script = new URL('./nats-worker-process.ts', import.meta.url).pathname;
+  const p = spawn(process.execPath, ['--import=tsx', script], { env: { ...process.env, SC_DATA: dataDir, SC_NATS: servers.join(','), SC_ACK_WAIT: String(ackWaitMs) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve();
+    });
+    p.once('exit', (code) => reject(new Error(`nats worker exited ${code}: ${err}`)));
+  });
+  const end = async (signal: NodeJS.Signals) => {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill(signal);
+    await exited;
+  };
+  return { kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}

@@ -1,0 +1,167 @@
+/**
+ * The relay on a real NATS cluster (issue 15): three nats-server nodes, two store workers in their
+ * own processes, a camera on node 1 (MqttUploader with every node's URL), the owner's viewer on
+ * node 3, a stranger on node 2. Node 1 and then a worker are killed while the camera streams.
+ */
+import test from 'ava';
+import mqtt from 'mqtt';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CameraEpochs, SegmentSealer, Viewer, openRoster, publicIdentity, signRoster, systemRandom } from '../../src/protocol/index.js';
+import { SealcamError } from '../../src/protocol/errors.js';
+import { Reassembler } from '../../src/protocol/transport-chunk.js';
+import { AccountStore } from '../../src/relay/accounts.js';
+import { OpaqueStore } from '../../src/relay/store.js';
+import { Spool } from '../../src/device/spool.js';
+import { MqttUploader } from '../../src/device/uploader.js';
+import { mirrorNatsLogins } from '../../src/relay/nats-logins.js';
+import { refreshNatsAuth } from '../../src/relay/nats-relay.js';
+import { natsPermissions } from '../../src/relay/nats-config.js';
+import { redeemCamera, tempDir } from '../helpers/relay.js';
+import { pairedDevice } from '../helpers/device.js';
+import { requireTool } from '../helpers/tools.js';
+import { NATS_SERVER, spawnNatsWorker, startNatsCluster, type TestNatsCluster, type WorkerProcess } from '../helpers/nats.js';
+import { until } from './uploader-contract.js';
+
+test('nats permissions are acl.ts rules on mapped subjects', (t) => {
+  const cam = natsPermissions({ role: 'camera', account: 'home', cameraId: 'ab' });
+  t.deepEqual(cam.publish, ['sc.v1.home.ab.seg', 'sc.v1.home.ab.live', 'sc.v1.home.ab.keys', 'sc.v1.home.ab.status', 'sc.v1.pair.*']);
+  t.deepEqual(cam.subscribe, ['sc.v1.home.ab.roster', 'sc.v1.home.ab.ota', 'sc.v1.pair.*', 'sc.v1.fw', 'sc.v1.fw.>', '$MQTT.sub.>']);
+  const viewer = natsPermissions({ role: 'viewer', account: 'home' });
+  t.deepEqual(viewer.publish, ['sc.v1.home.*.roster', 'sc.v1.pair.*']);
+  t.true(viewer.subscribe.includes('sc.v1.home.>') && !viewer.subscribe.some((s) => s.startsWith('sc.v1.*') || s === '>'));
+});
+
+test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; the viewer on node 3 opens all, in order; a stranger gets nothing', async (t) => {
+  if (!requireTool(t, 'nats-server', NATS_SERVER !== null)) return;
+  const root = await tempDir('nats');
+  const dataDir = join(root, 'data');
+  const accounts = await AccountStore.open(dataDir);
+  mirrorNatsLogins(accounts, dataDir);
+  const d = await pairedDevice('nats-cam');
+  const owner = await accounts.addAccount('home');
+  const stranger = await accounts.addAccount('other');
+  const camLogin = await redeemCamera(accounts, 'home', d.home.identity);
+  let cluster: TestNatsCluster | null = null;
+  const workers: WorkerProcess[] = [];
+  const clients: mqtt.MqttClient[] = [];
+  let up: MqttUploader | null = null;
+  try {
+    const { ensureStoreLogin } = await import('../../src/relay/relay.js');
+    await ensureStoreLogin(accounts, dataDir); // recorded for NATS by the mirror
+    cluster = await startNatsCluster(accounts, dataDir, join(root, 'nats'));
+    const { natsUrls, mqttUrls } = cluster.config;
+    const ACK_WAIT_MS = 2000;
+    workers.push(await spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS), await spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS));
+
+    // The owner's viewer on node 3: reassembles what it receives and opens it.
+    const roster = openRoster(signRoster(d.owner, { cameraId: d.home.identity.id, rosterVersion: 1, issuedAt: Date.now(), viewers: [d.owner.public] }), d.owner.signPublicKey);
+    const epochs = new CameraEpochs(d.home.identity, systemRandom, 0);
+    const announcement = epochs.rotate(roster, Date.now());
+    const sealer = new SegmentSealer(d.home.identity, epochs, systemRandom, 0);
+    const view = new Viewer(d.owner).pin(publicIdentity(d.home.identity.signPublicKey, d.home.identity.boxPublicKey));
+    view.addAnnouncement(announcement);
+    const seen: number[] = [];
+    const reassembler = new Reassembler();
+    const connect = async (url: string, login: { username: string; password: string }, id: string) => {
+      const c = mqtt.connect(url, { protocolVersion: 4, username: login.username, password: login.password, clientId: id, reconnectPeriod: 0 });
+      clients.push(c);
+      await new Promise<void>((resolve, reject) => {
+        c.once('connect', () => resolve());
+        c.once('error', reject);
+      });
+      return c;
+    };
+    const viewer = await connect(mqttUrls[2]!, owner, 'owner-viewer');
+    viewer.on('message', (topic, payload) => {
+      if (!topic.endsWith('/seg')) return;
+      const env = reassembler.push(new Uint8Array(payload));
+      if (!env) return;
+      try {
+        seen.push(view.openSegment(env).header.seq);
+      } catch (e) {
+        // A copy sent again after the failover is refused as a replay: the viewer shows it once.
+        if (!SealcamError.is(e, 'E_REPLAY')) throw e;
+      }
+    });
+    await viewer.subscribeAsync(`sc/v1/home/${d.home.identity.idHex}/seg`, { qos: 1 });
+
+    // A stranger on node 2 tries everything it can name; only its own account is granted.
+    const intruder = await connect(mqttUrls[1]!, stranger, 'stranger');
+    const stolen: string[] = [];
+    intruder.on('message', (topic) => stolen.push(topic));
+    // mqtt.js rejects a SUBACK with any refusal in it; the packet says which were granted.
+    const granted = await intruder.subscribeAsync(['sc/v1/home/#', 'sc/v1/+/+/seg', '#', '$MQTT/sub/#', '$MQTT/#', 'sc/v1/other/#'], { qos: 1 }).then(
+      (g) => g.map((x) => x.qos),
+      (e: { packet?: { granted?: number[] } }) => e.packet?.granted ?? [],
+    );
+    t.deepEqual(granted, [128, 128, 128, 128, 128, 1]);
+
+    // The camera: every node's URL, node 1 first.
+    const spool = await Spool.open(join(root, 'spool'), 64 * 1024 * 1024);
+    up = new MqttUploader({ url: mqttUrls.join(','), account: 'home', username: camLogin.username, password: camLogin.password, cameraId: d.home.identity.idHex, spool, maxMessageBytes: 128 * 1024, backoff: { baseMs: 100, capMs: 500 }, log: (m) => t.log(`camera: ${m}`) });
+    await up.start();
+    await up.announce(announcement, 1);
+    const store = () => OpaqueStore.open(dataDir);
+    const storedSeqs = async () => (await store()).list('home', d.home.identity.idHex).map((s) => s.seq);
+    let sent = 0;
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++, sent++) {
+        // One envelope in many pieces (8 × 128 KiB), the rest in 2-3.
+        const env = sealer.seal({ kind: 'media', captureTime: Date.now(), durationMs: 1000, payload: systemRandom(sent === 2 ? 1_000_000 : 200_000 + sent * 10_000), final: false });
+        await up!.segment(env, { seq: sent, kind: 'media', final: false, bytes: env.length });
+      }
+    };
+    await send(4);
+    await up.flush(15_000);
+    await until(async () => (await storedSeqs()).length === 4, 15_000, 'the first 4 segments stored');
+
+    // Node 1 (the camera's) dies while the camera streams.
+    const streaming = send(6);
+    await cluster.kill(0);
+    await streaming;
+    await up.flush(20_000);
+    t.true(up.stats.connects >= 2, `the camera reconnected to another node (connects ${up.stats.connects})`);
+
+    // A worker dies mid-stream (SIGKILL: its unacknowledged messages are delivered again), then comes back.
+    const more = send(6);
+    await workers[0]!.kill();
+    await more;
+    await up.flush(20_000);
+    workers[0] = await spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS);
+    await until(async () => (await storedSeqs()).length >= 16, 20_000, 'all 16 segments stored');
+    await until(() => new Set(seen).size >= 16, 10_000, 'the viewer to open all 16');
+
+    const seqs = await storedSeqs();
+    t.deepEqual(seqs, Array.from({ length: 16 }, (_, i) => i), 'stored once each, none lost');
+    const s = await store();
+    const historyView = new Viewer(d.owner).pin(publicIdentity(d.home.identity.signPublicKey, d.home.identity.boxPublicKey));
+    historyView.addAnnouncement(announcement);
+    for (const seq of seqs) t.is(historyView.openSegment((await s.readSegment('home', d.home.identity.idHex, seq))!).header.seq, seq);
+    const firstSeen = seen.filter((x, i) => seen.indexOf(x) === i);
+    t.deepEqual(firstSeen, Array.from({ length: 16 }, (_, i) => i), `the viewer on node 3 opened every segment in order (seen ${seen.join(',')})`);
+    t.deepEqual(stolen, [], 'the stranger received nothing');
+
+    // A login made while the cluster runs: auth.conf rewritten, the running nodes reload it.
+    const late = await accounts.addAccount('late');
+    const reloaded = await refreshNatsAuth(accounts, dataDir, join(root, 'nats'));
+    t.is(reloaded, 2, 'nodes 2 and 3 were told to reload');
+    await until(async () => {
+      const c = mqtt.connect(mqttUrls[1]!, { protocolVersion: 4, username: late.username, password: late.password, reconnectPeriod: 0, connectTimeout: 2000 });
+      const ok = await new Promise<boolean>((r) => {
+        c.once('connect', () => r(true));
+        c.once('error', () => r(false));
+        c.once('close', () => r(false));
+      });
+      c.end(true);
+      return ok;
+    }, 10_000, 'the new login to be accepted after the reload');
+  } finally {
+    await up?.close().catch(() => undefined);
+    for (const c of clients) c.end(true);
+    await Promise.all(workers.map((w) => w.kill()));
+    await cluster?.stop();
+    await rm(root, { recursive: true, force: true });
+    await rm(d.dir, { recursive: true, force: true });
+  }
+});
