@@ -23,6 +23,7 @@ export async function startNatsCluster(accounts: AccountStore, dataDir: string, 
   const { logins } = await natsLogins(accounts, dataDir);
   const config = await writeNatsConfig(logins, outDir, { host: '127.0.0.1', nodes: ports, dataDir: join(outDir, 'js') });
   const procs: (ChildProcess | null)[] = ports.map(() => null);
+  // SC_NATS_LOG=/tmp/x keeps each node's log in /tmp/x-<i>.log (for a failing run).
   const start = async (i: number) => {
     const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: 'ignore' });
     procs[i] = p;
