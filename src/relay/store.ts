@@ -16,7 +16,7 @@
  * account's usage and its camera's status.
  */
 import { constants } from 'node:fs';
-import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SealcamError } from '../protocol/errors.js';
 import { decodeHeader, type SegmentHeader } from '../protocol/envelope.js';
@@ -525,6 +525,7 @@ export class OpaqueStore {
   }
 
   private async rebuildIndex(): Promise<void> {
+    const STALE_TEMP_MS = 10 * 60_000;
     const found: Entry[] = [];
     for (const account of await privateSubdirs(this.root)) {
       for (const camera of await privateSubdirs(join(this.root, account))) {
@@ -534,9 +535,12 @@ export class OpaqueStore {
           if (!st) continue;
           await ensurePrivateDir(dir, `store/${account}/${camera}/${leaf}`);
           for (const e of await readdir(dir, { withFileTypes: true })) {
-            // Leftover temporary file from a crash mid-write: never part of the index.
+            // A temporary file is never part of the index. One older than STALE_TEMP_MS is a leftover
+            // of a crash mid-write and is removed; a newer one may be another worker's write in
+            // progress on a shared store (the NATS scale-out), so it is left alone.
             if (e.name.startsWith('.')) {
-              await rm(join(dir, e.name), { force: true });
+              const t = await lstat(join(dir, e.name)).catch(() => null);
+              if (t && Date.now() - t.mtimeMs > STALE_TEMP_MS) await rm(join(dir, e.name), { force: true });
               continue;
             }
             if (!e.isFile()) continue; // symlinks and anything else are never read
