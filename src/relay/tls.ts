@@ -96,7 +96,7 @@ export function selfSignedCertificate(hosts: string[], now = new Date()): { cert
   const san = seq(...names.map((h) => (isIP(h) === 4 ? tlv(0x87, Buffer.from(h.split('.').map(Number))) : tlv(0x82, Buffer.from(h, 'ascii')))));
   const extensions = tlv(0xa3, seq(seq(oid('2.5.29.17'), tlv(0x04, san)), seq(oid('2.5.29.19'), tlv(0x01, Buffer.from([0xff])), tlv(0x04, seq()))));
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // a positive INTEGER
+  serial[0] = (serial[0]! & 0x3f) | 0x40; // positive, and its first byte non-zero: DER allows no leading 00 before a byte below 0x80
   const tbs = seq(tlv(0xa0, tlv(0x02, Buffer.from([2]))), tlv(0x02, serial), ecdsaSha256, name, seq(time(now), time(notAfter)), name, spki, extensions);
   const signature = sign('sha256', tbs, privateKey); // DER ECDSA-Sig-Value
   const der = seq(tbs, ecdsaSha256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
