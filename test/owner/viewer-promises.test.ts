@@ -23,7 +23,6 @@ import { loadBoard } from '../../src/device/board.js';
 import { OwnerHome } from '../../src/owner/home.js';
 import { addViewer, revokeViewer } from '../../src/owner/household.js';
 import { fetchHistory } from '../../src/owner/history.js';
-import { decodeFrameCodes } from '../../src/owner/decode.js';
 import type { LiveSummary } from '../../src/owner/live-watch.js';
 import { pairedOverRelay, type PairedOverRelay as Setup } from '../helpers/device.js';
 import { SEALCAM_BIN, sealcam } from '../helpers/cli.js';
@@ -98,11 +97,15 @@ test('a viewer added mid-run plays the run from the history, and the camera anno
     const h = await fetchHistory({ httpUrl: s.relay.httpUrl, ...s.login }, phoneViewer, s.camera.identity.idHex);
     t.true(h.mp4.length > 0, `the phone opened ${h.opened.length} segments: ${JSON.stringify(h.opened.map((o) => [o.seq, o.kind, o.epoch]))}`);
     t.deepEqual([...h.mp4.subarray(4, 8)], [...Buffer.from('ftyp')], 'the file starts with its init segment');
-    const frames = (await decodeFrameCodes(h.mp4)).length;
-    t.true(frames > 0, `${frames} frames decoded`);
+    // Decoded by ffprobe in its own process: a node-webcodecs decoder in this worker has crashed it
+    // at exit (free(): invalid pointer, after every test had passed; DESIGN.md field notes).
     const file = join(s.dir, 'phone.mp4');
     await writeFile(file, h.mp4);
-    if (requireTool(t, 'ffprobe (Debian ffmpeg)', toolWorks('ffprobe', ['-version']))) t.like(ffprobe(file), { codec: 'h264', width: 640, height: 360, frames });
+    if (requireTool(t, 'ffprobe (Debian ffmpeg)', toolWorks('ffprobe', ['-version']))) {
+      const probe = ffprobe(file);
+      t.like(probe, { codec: 'h264', width: 640, height: 360 });
+      t.true(probe.frames > 0, `${probe.frames} frames decoded`);
+    }
   } finally {
     await s.relay.close();
   }
