@@ -15,7 +15,7 @@
  */
 import mqtt from 'mqtt';
 import { Identity, LiveSession, SealcamError, cameraTopic, fromHex, publicIdentity, toHex, type ExpectedRoster, type LiveEvent, type StreamSnapshot } from '../protocol/index.js';
-import { readFrameCode } from '../media/synthetic.js';
+import { canvasLuma } from './canvas-luma.js';
 import { EXPLAIN as explain } from './explain.js';
 import { LivePlayer } from './player.js';
 
@@ -69,13 +69,8 @@ const show = (m: string) => {
 
 const STORAGE_PREFIX = 'sealcam:stream:';
 
-/** The synthetic camera's frame number, read back from the canvas. */
-(window as unknown as { sealcamFrameCode: () => number | null }).sealcamFrameCode = () => {
-  const img = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  const luma = new Uint8Array(canvas.width * canvas.height);
-  for (let i = 0; i < luma.length; i++) luma[i] = (img[4 * i]! * 66 + img[4 * i + 1]! * 129 + img[4 * i + 2]! * 25 + 4096) >> 8;
-  return readFrameCode(luma, canvas.width, canvas.height);
-};
+/** The canvas's luma, for tests that read the synthetic camera's frame number back. */
+(window as unknown as { sealcamCanvasLuma: () => ReturnType<typeof canvasLuma> }).sealcamCanvasLuma = () => canvasLuma(canvas);
 
 /** The stream state an earlier visit kept, or undefined (and a visible warning if it is damaged). */
 function loadSnapshot(key: string): StreamSnapshot | undefined {

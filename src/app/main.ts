@@ -12,6 +12,7 @@
  * Keys and state live in IndexedDB (store.ts); the service worker (sw.ts) lets it open offline.
  */
 import { camerasScreen } from './screens/cameras.js';
+import { canvasLuma } from './canvas-luma.js';
 import { historyScreen } from './screens/history.js';
 import { householdScreen } from './screens/household.js';
 import { liveScreen } from './screens/live.js';
@@ -72,15 +73,7 @@ async function start(): Promise<void> {
   window.addEventListener('hashchange', () => render(app));
   (window as unknown as { sealcamApp: unknown }).sealcamApp = {
     /** the luma of a canvas, for tests that read the synthetic camera's frame number back */
-    canvasLuma: (testid: string) => {
-      const c = document.querySelector<HTMLCanvasElement>(`[data-testid="${testid}"]`)!;
-      const img = c.getContext('2d', { willReadFrequently: true })!.getImageData(0, 0, c.width, c.height).data;
-      const luma = new Uint8Array(c.width * c.height);
-      for (let i = 0; i < luma.length; i++) luma[i] = (img[4 * i]! * 66 + img[4 * i + 1]! * 129 + img[4 * i + 2]! * 25 + 4096) >> 8;
-      let s = '';
-      for (let i = 0; i < luma.length; i += 8192) s += String.fromCharCode(...luma.subarray(i, i + 8192));
-      return { width: c.width, height: c.height, luma: btoa(s) };
-    },
+    canvasLuma: (testid: string) => canvasLuma(document.querySelector<HTMLCanvasElement>(`[data-testid="${testid}"]`)!),
   };
   render(app);
   document.body.dataset.ready = '1';

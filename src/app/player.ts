@@ -1,13 +1,13 @@
 /**
- * Video in the page: WebCodecs decodes the decrypted H.264 (fMP4 chunks, src/media/cmaf-read.ts)
+ * Video in the page: WebCodecs decodes the decrypted H.264 (fMP4 chunks, src/protocol/cmaf-read.ts)
  * and a canvas draws it. `LivePlayer` takes the events of a LiveSession (PROTOCOL.md §7.5): `init`
  * configures the decoder, `chunk` decodes from the first keyframe on, `confirmed` marks a segment
  * sealed by the camera, so a frame drawn before its seal can be marked. `playRecording` plays one
  * recorded segment (history). Used by the app and by `sealcam view --live --web`.
  */
 import type { LiveEvent } from '../protocol/index.js';
-import { parseChunk, parseInitSegment } from '../media/cmaf-read.js';
-import { CaptureClock } from '../media/capture-clock.js';
+import { parseChunk, parseInitSegment } from '../protocol/cmaf-read.js';
+import { CaptureClock } from '../protocol/capture-clock.js';
 
 export interface PlayerStats {
   framesDrawn: number;

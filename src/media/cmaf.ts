@@ -29,8 +29,8 @@
 import { BufferTarget, EncodedPacket, EncodedVideoPacketSource, Mp4OutputFormat, Output } from 'mediabunny';
 import { SealcamError } from '../protocol/errors.js';
 import { annexBToLengthPrefixed } from './annexb.js';
-import { SAMPLE_FLAGS_SYNC, SAMPLE_FLAGS_NON_SYNC, findBox } from './cmaf-read.js';
-export { parseChunk, parseInitSegment, type InitInfo, type ParsedSample } from './cmaf-read.js';
+import { SAMPLE_FLAGS_SYNC, SAMPLE_FLAGS_NON_SYNC, findBox } from '../protocol/cmaf-read.js';
+export { parseChunk, parseInitSegment, type InitInfo, type ParsedSample } from '../protocol/cmaf-read.js';
 
 const TRUN_FLAGS = 0x000701;
 const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;

@@ -1,10 +1,15 @@
 /**
- * The owner home to and from the backup file the phone app makes and restores (media/backup.ts,
+ * The owner home to and from the backup file the phone app makes and restores (protocol/backup.ts,
  * scrypt-sealed): a camera paired with the CLI can be watched in the app, and one paired in the
  * app with `sealcam view`, once the owner's key has moved with its cameras and relay login.
  */
 import { Identity, fromHex, publicIdentity, toHex, type PublicIdentity } from '../protocol/index.js';
-import { openBackup, sealBackup, type BackupCamera, type BackupContent } from '../media/backup.js';
+import { scrypt } from 'node:crypto';
+import { openBackup, sealBackup, type BackupCamera, type BackupContent, type Scrypt } from '../protocol/backup.js';
+
+/** Node's built-in scrypt (OpenSSL): the same bytes as the page's @noble/hashes, several times faster. */
+export const nodeScrypt: Scrypt = (passphrase, salt, { N, r, p, dkLen }) =>
+  new Promise((resolve, reject) => scrypt(passphrase, salt, dkLen, { N, r, p, maxmem: 256 * N * r }, (e, key) => (e ? reject(e) : resolve(new Uint8Array(key)))));
 import { OwnerHome } from './home.js';
 
 const keysOf = (p: PublicIdentity) => ({ signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey) });
@@ -21,12 +26,12 @@ export async function backupOwnerHome(home: OwnerHome, passphrase: string): Prom
     pairedAt: 0,
   }));
   const content: BackupContent = { identitySecret: toHex(home.identity.exportSecret()), login: login ? { ...login, fingerprint: login.fingerprint ?? null } : null, cameras };
-  return { text: await sealBackup(content, passphrase), cameras: cameras.length };
+  return { text: await sealBackup(nodeScrypt, content, passphrase), cameras: cameras.length };
 }
 
 /** A new owner home in `dir` from a backup (made by the app or by `owner backup`). */
 export async function restoreOwnerHome(dir: string, text: string, passphrase: string): Promise<{ home: OwnerHome; cameras: number }> {
-  const content = await openBackup(text, passphrase);
+  const content = await openBackup(nodeScrypt, text, passphrase);
   const home = await OwnerHome.init(dir, Identity.fromSecret(fromHex(content.identitySecret, 64, 'backup identity')));
   if (content.login) {
     const { fingerprint, ...login } = content.login;

@@ -9,7 +9,7 @@ import { EncodedVideoChunk, VideoDecoder, type VideoFrame } from 'node-webcodecs
 import { SealcamError } from '../protocol/errors.js';
 import { parseChunk, type InitInfo } from '../media/cmaf.js';
 import { flushAll } from './drain.js';
-import { CaptureClock } from '../media/capture-clock.js';
+import { CaptureClock } from '../protocol/capture-clock.js';
 
 /** Where a live chunk sits: its segment, index and the segment's signed capture time. */
 export interface ChunkPlace {

@@ -1,12 +1,13 @@
 /**
  * The owner moves between the CLI and the phone app (issue 13): `owner backup` writes the app's
- * backup format (media/backup.ts) and `owner restore` takes one, so a camera paired on one side is
+ * backup format (protocol/backup.ts) and `owner restore` takes one, so a camera paired on one side is
  * watched on the other. A wrong passphrase or a file that is not a backup is refused with a code.
  */
 import test from 'ava';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openBackup, sealBackup } from '../../src/media/backup.js';
+import { openBackup, sealBackup } from '../../src/protocol/backup.js';
+import { pageScrypt } from '../../src/app/scrypt.js';
 import { toHex } from '../../src/protocol/index.js';
 import { pairedOverRelay, streamPaired } from '../helpers/device.js';
 import { sealcam } from '../helpers/cli.js';
@@ -24,7 +25,7 @@ test('owner backup → restore into a new home → sealcam view plays; an app-ma
     t.is((await stat(file)).mode & 0o777, 0o600);
     // What the phone app reads out of it: the owner's keys, the relay login with its pin, the camera.
     const { readFile } = await import('node:fs/promises');
-    const content = await openBackup(await readFile(file, 'utf8'), 'correct horse battery staple');
+    const content = await openBackup(pageScrypt, await readFile(file, 'utf8'), 'correct horse battery staple');
     t.is(content.identitySecret, toHex(p.owner.identity.exportSecret()));
     t.deepEqual(content.cameras.map((c) => [c.name, c.id]), [['porch', p.camera.identity.idHex]]);
 
@@ -36,7 +37,7 @@ test('owner backup → restore into a new home → sealcam view plays; an app-ma
 
     // A backup as the app writes it (its own camera fields, a pairing time, no viewers) restores the same way.
     const appMade = join(p.dir, 'app.backup');
-    await writeFile(appMade, await sealBackup({ ...content, cameras: content.cameras.map((c) => ({ ...c, name: 'hall', pairedAt: Date.now() })) }, 'another long passphrase'));
+    await writeFile(appMade, await sealBackup(pageScrypt, { ...content, cameras: content.cameras.map((c) => ({ ...c, name: 'hall', pairedAt: Date.now() })) }, 'another long passphrase'));
     await writeFile(pass, 'another long passphrase');
     const r2 = await sealcam('owner', 'restore', '--home', join(p.dir, 'from-app'), '--file', appMade, '--passphrase-file', pass);
     t.is(r2.code, 0, r2.stderr);

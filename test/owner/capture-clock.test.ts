@@ -1,6 +1,6 @@
 /** Each frame's capture time for glass-to-glass latency, at any frame rate and chunk size. */
 import test from 'ava';
-import { CaptureClock } from '../../src/media/capture-clock.js';
+import { CaptureClock } from '../../src/protocol/capture-clock.js';
 
 test('a frame is captured at its segment\'s signed time plus its media offset from chunk 0 (25 fps, 2 frames a chunk)', (t) => {
   const clock = new CaptureClock();

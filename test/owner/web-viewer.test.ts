@@ -15,6 +15,7 @@ import type { Client, PublishPacket } from 'aedes';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Identity, LIVE_MAGIC, toHex, SEAL_BYTES, cameraTopic, decodeHeader, decodeLiveChunk, equalBytes, publicIdentity, systemRandom, type CameraChannel, type PublicIdentity } from '../../src/protocol/index.js';
 import { loadBoard } from '../../src/device/board.js';
+import { readFrameCode } from '../../src/media/synthetic.js';
 import { runAgent } from '../../src/device/agent.js';
 import type { DeviceHome } from '../../src/device/home.js';
 import { Spool } from '../../src/device/spool.js';
@@ -53,7 +54,11 @@ type Stats = {
   lastMessage: string;
 };
 const statsOf = (page: Page) => page.evaluate(() => (window as unknown as { sealcam: Stats }).sealcam);
-const frameCode = (page: Page) => page.evaluate(() => (window as unknown as { sealcamFrameCode: () => number | null }).sealcamFrameCode());
+/** The synthetic camera's frame number drawn on the page's canvas, read back here. */
+const frameCode = async (page: Page) => {
+  const c = await page.evaluate(() => (window as unknown as { sealcamCanvasLuma: () => { width: number; height: number; luma: string } }).sealcamCanvasLuma());
+  return readFrameCode(new Uint8Array(Buffer.from(c.luma, 'base64')), c.width, c.height);
+};
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

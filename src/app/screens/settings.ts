@@ -3,7 +3,8 @@
  * A1), this phone's owner id, the pinned relay key, and the passphrase-protected backup.
  */
 import { toHex } from '../../protocol/index.js';
-import { sealBackup } from '../../media/backup.js';
+import { sealBackup } from '../../protocol/backup.js';
+import { pageScrypt } from '../scrypt.js';
 import { h, problem, type App } from '../ui.js';
 
 export function settingsScreen(app: App): HTMLElement {
@@ -24,7 +25,7 @@ export function settingsScreen(app: App): HTMLElement {
     h('button', { testid: 'backup-export', onclick: async () => {
       message.textContent = 'Locking the backup (a few seconds)…';
       try {
-        const text = await sealBackup({ identitySecret: toHex(app.me!.exportSecret()), login: app.login, cameras: app.cameras }, pass.value);
+        const text = await sealBackup(pageScrypt, { identitySecret: toHex(app.me!.exportSecret()), login: app.login, cameras: app.cameras }, pass.value);
         link.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
         link.download = 'sealcam-owner-backup.json';
         link.hidden = false;

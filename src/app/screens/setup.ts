@@ -4,7 +4,8 @@
  * that reports another key is refused (E_RELAY_PIN), and pairing codes carry the pinned key.
  */
 import { Identity, SealcamError, systemRandom, toHex } from '../../protocol/index.js';
-import { openBackup } from '../../media/backup.js';
+import { openBackup } from '../../protocol/backup.js';
+import { pageScrypt } from '../scrypt.js';
 import { RelayClient } from '../relay-client.js';
 import { store, type AppLogin } from '../store.js';
 import { h, problem, type App } from '../ui.js';
@@ -29,7 +30,7 @@ export function setupScreen(app: App): HTMLElement {
           try {
             const text = await file.files?.[0]?.text();
             if (!text) throw new SealcamError('E_MALFORMED', 'no file chosen');
-            const content = await openBackup(text, pass.value);
+            const content = await openBackup(pageScrypt, text, pass.value);
             await store.put('identity', { v: 1, secret: content.identitySecret });
             if (content.login) await store.put('login', content.login);
             await store.put('cameras', content.cameras);

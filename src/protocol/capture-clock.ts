@@ -2,7 +2,8 @@
  * Each decoded frame's capture time, for glass-to-glass latency. A live chunk carries its
  * segment's signed captureTime (the first frame's); a frame's own capture time is that plus how far
  * its media timestamp lies after the segment's first sample (chunk 0's first sample). This holds
- * for any frame rate and any number of frames per chunk. Pure: used by the Node viewer and the page.
+ * for any frame rate and any number of frames per chunk. Pure, in src/protocol beside LiveSession
+ * whose chunk events it times: used by the Node viewer and the page (which imports src/protocol only).
  */
 const KEPT_SEGMENTS = 8;
 

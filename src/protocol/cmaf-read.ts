@@ -1,9 +1,11 @@
 /**
  * Reading sealcam's fMP4 back (viewer side, Node and browser alike: no Node or mediabunny imports):
  * the codec, avcC and timescale of an init segment, and the samples of a chunk written by
- * ChunkWriter (layout in cmaf.ts).
+ * ChunkWriter (layout in media/cmaf.ts). It lives in src/protocol, pure and importing nothing but
+ * errors, because every viewer (the CLI, the page, the phone app) reads the payloads the protocol
+ * carries with it (PROTOCOL.md §15.7), and src/app may import src/protocol only.
  */
-import { SealcamError } from '../protocol/errors.js';
+import { SealcamError } from './errors.js';
 
 export const SAMPLE_FLAGS_SYNC = 0x0200_0000;
 export const SAMPLE_FLAGS_NON_SYNC = 0x0101_0000;

@@ -16,8 +16,14 @@
  * at the same memory on a phone. A wrong passphrase or an altered file is E_DECRYPT; a file that
  * is not a backup is E_MALFORMED; another format version is E_UNSUPPORTED_VERSION.
  */
-import { scryptAsync } from '@noble/hashes/scrypt.js';
-import { NONCE_BYTES, SealcamError, draw, secretboxOpen, secretboxSeal, systemRandom, type RandomSource } from '../protocol/index.js';
+import { SealcamError } from './errors.js';
+import { NONCE_BYTES, draw, secretboxOpen, secretboxSeal, systemRandom, type RandomSource } from './primitives.js';
+
+/**
+ * scrypt (RFC 7914) as the caller has it: the page passes @noble/hashes, Node its built-in
+ * crypto.scrypt. Both give the same bytes; this module stays free of either.
+ */
+export type Scrypt = (passphrase: Uint8Array, salt: Uint8Array, params: { N: number; r: number; p: number; dkLen: number }) => Promise<Uint8Array>;
 
 /** The relay login as the backup holds it. */
 export interface BackupLogin {
@@ -63,20 +69,20 @@ const unb64 = (text: unknown, what: string): Uint8Array => {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 };
 
-function deriveKey(passphrase: string, salt: Uint8Array, kdf: { N: number; r: number; p: number }): Promise<Uint8Array> {
-  return scryptAsync(new TextEncoder().encode(passphrase.normalize('NFKC')), salt, { ...kdf, dkLen: 32, maxmem: 2 ** 29 });
+function deriveKey(scrypt: Scrypt, passphrase: string, salt: Uint8Array): Promise<Uint8Array> {
+  return scrypt(new TextEncoder().encode(passphrase.normalize('NFKC')), salt, { ...SCRYPT, dkLen: 32 });
 }
 
-export async function sealBackup(content: BackupContent, passphrase: string, random: RandomSource = systemRandom): Promise<string> {
+export async function sealBackup(scrypt: Scrypt, content: BackupContent, passphrase: string, random: RandomSource = systemRandom): Promise<string> {
   if (passphrase.length < MIN_PASSPHRASE) throw new SealcamError('E_BAD_ARGUMENT', `the passphrase needs at least ${MIN_PASSPHRASE} characters`);
   const salt = draw(random, SALT_BYTES);
   const nonce = draw(random, NONCE_BYTES);
-  const key = await deriveKey(passphrase, salt, SCRYPT);
+  const key = await deriveKey(scrypt, passphrase, salt);
   const box = secretboxSeal(new TextEncoder().encode(JSON.stringify(content)), nonce, key);
   return `${JSON.stringify({ 'sealcam-backup': BACKUP_VERSION, kdf: { name: 'scrypt', ...SCRYPT, salt: b64(salt) }, nonce: b64(nonce), box: b64(box) }, null, 1)}\n`;
 }
 
-export async function openBackup(text: string, passphrase: string): Promise<BackupContent> {
+export async function openBackup(scrypt: Scrypt, text: string, passphrase: string): Promise<BackupContent> {
   let file: { 'sealcam-backup'?: unknown; kdf?: { name?: unknown; N?: unknown; r?: unknown; p?: unknown; salt?: unknown }; nonce?: unknown; box?: unknown };
   try {
     file = JSON.parse(text) as typeof file;
@@ -91,7 +97,7 @@ export async function openBackup(text: string, passphrase: string): Promise<Back
   const salt = unb64(k.salt, 'salt');
   const nonce = unb64(file.nonce, 'nonce');
   if (salt.length !== SALT_BYTES || nonce.length !== NONCE_BYTES) throw new SealcamError('E_MALFORMED', 'backup: salt or nonce has the wrong length');
-  const key = await deriveKey(passphrase, salt, SCRYPT);
+  const key = await deriveKey(scrypt, passphrase, salt);
   const plain = secretboxOpen(unb64(file.box, 'box'), nonce, key, 'backup (wrong passphrase, or the file was altered)');
   const content = JSON.parse(new TextDecoder().decode(plain)) as BackupContent;
   if (typeof content.identitySecret !== 'string' || !/^[0-9a-f]{128}$/.test(content.identitySecret) || !Array.isArray(content.cameras)) throw new SealcamError('E_MALFORMED', 'backup: content is incomplete');
