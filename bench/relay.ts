@@ -9,22 +9,25 @@
  * seconds per GB; and the most cameras held with zero loss and p99 under the 2 s segment length.
  * Goals: >= 100 cameras, and >= 0.5x Mosquitto's throughput per CPU-second.
  *
- * Options: --steps 10,25,50,100 (cameras per step), --seconds 10 (per step), --json.
+ * With --engine nats the same steps also run on a 3-node NATS cluster with 2 store workers (every
+ * node's and worker's CPU counted), then its scaling (a queued backlog drained by 1 and by 2
+ * workers) and the goal run (the largest step's cameras as real uploaders, node 1 killed half-way;
+ * bench/relay-nats.ts). Figures are printed as ratios against Mosquitto in the same run.
+ *
+ * Options: --steps 10,25,50,100 (cameras per step), --seconds 10 (per step), --engine nats,
+ * --goal-seconds 30 (0: no node-kill run), --backlog 2 (envelopes per camera for scaling, 50 cameras), --json.
  * The camera side does not seal each segment: one sealed 1 MB envelope per camera is reused with
  * its seq patched (header bytes 28..36 and the nonce's seq field), which is all the relay reads.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, mkdtemp } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import mqtt, { type MqttClient } from 'mqtt';
-import { CameraEpochs, Identity, SegmentSealer, openRoster, signRoster, splitForTransport, systemRandom } from '../src/protocol/index.js';
-import { AccountStore } from '../src/relay/accounts.js';
 import { writeMosquittoConfig } from '../src/relay/mosquitto.js';
-import { ensureStoreLogin } from '../src/relay/relay.js';
-import { freePort, signProvisioning, waitForPort } from '../test/helpers/relay.js';
+import { freePort, waitForPort } from '../test/helpers/relay.js';
 import { findTool } from '../test/helpers/tools.js';
+import { BIN, SEGMENT_BYTES, SEGMENT_MS, prepare, relayUp, runStep, say, startChild, stop, type StepResult } from './relay-common.js';
+import { benchNats, type NatsBench } from './relay-nats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -33,157 +36,9 @@ const opt = (name: string, fallback: string) => {
 };
 const STEPS = opt('--steps', '10,25,50,100').split(',').map(Number);
 const SECONDS = Number(opt('--seconds', '10'));
-const SEGMENT_BYTES = 1_000_000;
-const SEGMENT_MS = 2000;
-const BIN = fileURLToPath(new URL('../bin/sealcam.js', import.meta.url));
-const say = (m: string) => process.stderr.write(`  … ${m}\n`);
-
-interface StepResult {
-  cameras: number;
-  envelopesSent: number;
-  envelopesStored: number;
-  lost: number;
-  p50ms: number;
-  p99ms: number;
-  brokerCpuSeconds: number;
-  gbMoved: number;
-  cpuSecondsPerGB: number;
-}
-
-function cpuSeconds(pid: number): Promise<number> {
-  return readFile(`/proc/${pid}/stat`, 'utf8').then((s) => {
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  });
-}
-
-async function countStored(dataDir: string): Promise<number> {
-  const root = join(dataDir, 'store', 'bench');
-  let n = 0;
-  for (const cam of await readdir(root).catch(() => [] as string[])) n += (await readdir(join(root, cam, 'seg')).catch(() => [] as string[])).length;
-  return n;
-}
-
-function connect(url: string, username: string, password: string): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { protocolVersion: 4, username, password, reconnectPeriod: 0, connectTimeout: 60_000 });
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-  });
-}
-
-/** A sealed 1 MB envelope for `camera`, and a way to re-stamp it with another seq. */
-function envelopeTemplate(camera: Identity, owner: Identity) {
-  const roster = openRoster(signRoster(owner, { cameraId: camera.id, rosterVersion: 1, issuedAt: Date.now(), viewers: [owner.public] }), owner.signPublicKey);
-  const epochs = new CameraEpochs(camera, systemRandom, 0);
-  epochs.rotate(roster, Date.now());
-  const env = new SegmentSealer(camera, epochs, systemRandom, 0).seal({ kind: 'media', captureTime: Date.now(), durationMs: SEGMENT_MS, payload: systemRandom(SEGMENT_BYTES) });
-  return (seq: number) => {
-    const e = env.slice();
-    const v = new DataView(e.buffer);
-    v.setBigUint64(28, BigInt(seq));
-    v.setBigUint64(56 + 12, BigInt(seq));
-    return e;
-  };
-}
-
-async function runStep(brokerUrl: string, dataDir: string, pids: number[], viewer: { username: string; password: string }, cameras: { cameraId: string; username: string; password: string; stamp: (seq: number) => Uint8Array }[], seqBase: number): Promise<StepResult> {
-  const latencies: number[] = [];
-  const firstSent = new Map<string, number>();
-  const sub = await connect(brokerUrl, viewer.username, viewer.password);
-  const piecesSeen = new Map<string, number>();
-  sub.on('message', (_topic, payload) => {
-    const hash = payload.subarray(20, 28).toString('hex');
-    const count = payload.readUInt16BE(8);
-    const seen = (piecesSeen.get(hash) ?? 0) + 1;
-    piecesSeen.set(hash, seen);
-    if (seen === count) {
-      const t0 = firstSent.get(hash);
-      if (t0 !== undefined) latencies.push(performance.now() - t0);
-      piecesSeen.delete(hash);
-    }
-  });
-  await sub.subscribeAsync('sc/v1/bench/+/seg', { qos: 1 });
-  const clients = await Promise.all(cameras.map((c) => connect(brokerUrl, c.username, c.password)));
-  const storedBefore = await countStored(dataDir);
-  const cpuBefore = await Promise.all(pids.map(cpuSeconds));
-  let sent = 0;
-  let bytes = 0;
-  const timers: NodeJS.Timeout[] = [];
-  const rounds = Math.floor((SECONDS * 1000) / SEGMENT_MS);
-  await new Promise<void>((resolve) => {
-    let pending = cameras.length * rounds;
-    cameras.forEach((c, i) => {
-      const offset = (i / cameras.length) * SEGMENT_MS;
-      for (let r = 0; r < rounds; r++) {
-        timers.push(
-          setTimeout(() => {
-            const pieces = splitForTransport(c.stamp(seqBase + r));
-            firstSent.set(Buffer.from(pieces[0]!.subarray(20, 28)).toString('hex'), performance.now());
-            sent++;
-            for (const p of pieces) {
-              bytes += p.length;
-              clients[i]!.publish(`sc/v1/bench/${c.cameraId}/seg`, Buffer.from(p), { qos: 1 }, () => undefined);
-            }
-            if (--pending === 0) resolve();
-          }, offset + r * SEGMENT_MS),
-        );
-      }
-    });
-  });
-  // Let the last envelopes drain: until everything is stored, or 15 s.
-  const deadline = Date.now() + 15_000;
-  while ((await countStored(dataDir)) - storedBefore < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  const stored = (await countStored(dataDir)) - storedBefore;
-  const cpuAfter = await Promise.all(pids.map(cpuSeconds));
-  await Promise.all(clients.map((c) => c.endAsync()));
-  await sub.endAsync();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  const cpu = cpuAfter.reduce((a, b, i) => a + b - cpuBefore[i]!, 0);
-  const gb = bytes / 1e9;
-  return { cameras: cameras.length, envelopesSent: sent, envelopesStored: stored, lost: sent - stored, p50ms: pct(0.5), p99ms: pct(0.99), brokerCpuSeconds: cpu, gbMoved: gb, cpuSecondsPerGB: cpu / gb };
-}
-
-async function prepare(dataDir: string, maxCameras: number) {
-  say(`creating ${maxCameras} camera logins (scrypt)`);
-  const accounts = await AccountStore.open(dataDir, { maxCamerasPerAccount: Math.max(1, maxCameras) });
-  const viewer = await accounts.addAccount('bench');
-  const owner = Identity.generate(systemRandom);
-  const cameras = [];
-  for (let i = 0; i < maxCameras; i++) {
-    const camera = Identity.generate(systemRandom);
-    const { token } = await accounts.issueProvisioningToken('bench');
-    const raw = new Uint8Array(Buffer.from(token, 'base64url'));
-    const creds = await accounts.redeemProvisioningToken(raw, signProvisioning(camera, raw));
-    cameras.push({ cameraId: camera.idHex, username: creds.username, password: creds.password, stamp: envelopeTemplate(camera, owner) });
-  }
-  await ensureStoreLogin(accounts, dataDir);
-  return { accounts, viewer, cameras };
-}
-
-function startChild(cmd: string, argv: string[]): ChildProcess {
-  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
-}
-
-/** `sealcam relay` prints "relay up" once its broker listens, or its store worker has subscribed. */
-function relayUp(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('relay up')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`relay exited (${code}) before it was up`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
+const ENGINES = opt('--engine', '').split(',').filter(Boolean);
+const GOAL_SECONDS = Number(opt('--goal-seconds', '30'));
+const BACKLOG = Number(opt('--backlog', '2'));
 
 async function benchBroker(name: string, maxCameras: number): Promise<StepResult[] | null> {
   const dataDir = await mkdtemp(join(tmpdir(), `sealcam-bench-${name}-`));
@@ -217,7 +72,7 @@ async function benchBroker(name: string, maxCameras: number): Promise<StepResult
     let seqBase = 0;
     for (const n of STEPS) {
       say(`${name}: ${n} cameras for ${SECONDS} s`);
-      results.push(await runStep(url, dataDir, pids, viewer, cameras.slice(0, n), seqBase));
+      results.push(await runStep({ cameraUrls: [url], viewerUrl: url, dataDir, pids, viewer, cameras: cameras.slice(0, n), seqBase, seconds: SECONDS }));
       seqBase += 1000;
     }
   } finally {
@@ -229,33 +84,69 @@ async function benchBroker(name: string, maxCameras: number): Promise<StepResult
 const maxCameras = Math.max(...STEPS);
 const embedded = (await benchBroker('embedded', maxCameras))!;
 const mosquitto = await benchBroker('mosquitto', maxCameras);
+let nats: NatsBench | null | 'not installed' = null;
+if (ENGINES.includes('nats')) {
+  nats = (await benchNats({ steps: STEPS, seconds: SECONDS, goalSeconds: GOAL_SECONDS, backlogPerCamera: BACKLOG, scalingCameras: Math.min(50, maxCameras) })) ?? 'not installed';
+  if (nats === 'not installed' && process.env.CI === 'true') throw new Error('bench:relay --engine nats: nats-server is not installed');
+}
 const held = (rs: StepResult[]) => Math.max(0, ...rs.filter((r) => r.lost === 0 && r.p99ms < SEGMENT_MS).map((r) => r.cameras));
 const perCpu = (rs: StepResult[]) => {
   const moved = rs.reduce((a, r) => a + r.gbMoved, 0);
   const cpu = rs.reduce((a, r) => a + r.brokerCpuSeconds, 0);
   return moved / cpu;
 };
+const natsRun = nats && nats !== 'not installed' ? nats : null;
 const summary = {
   segmentBytes: SEGMENT_BYTES,
   secondsPerStep: SECONDS,
   embedded: { steps: embedded, camerasHeld: held(embedded), gbPerCpuSecond: perCpu(embedded) },
   mosquitto: mosquitto ? { steps: mosquitto, camerasHeld: held(mosquitto), gbPerCpuSecond: perCpu(mosquitto) } : 'mosquitto not installed',
   ratioEmbeddedToMosquittoPerCpu: mosquitto ? perCpu(embedded) / perCpu(mosquitto) : null,
-  goals: { cameras: 100, ratioPerCpu: 0.5 },
+  ...(nats
+    ? {
+        nats: natsRun ? { ...natsRun, camerasHeld: held(natsRun.steps), gbPerCpuSecond: perCpu(natsRun.steps) } : 'nats-server not installed',
+        ratioNatsToMosquittoPerCpu: natsRun && mosquitto ? perCpu(natsRun.steps) / perCpu(mosquitto) : null,
+      }
+    : {}),
+  goals: { cameras: 100, ratioPerCpu: 0.5, ...(nats ? { natsNodeKillLost: 0 } : {}) },
 };
 if (args.includes('--json')) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 else {
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
   const lines = [`bench:relay — 4 Mbit/s cameras (1 MB envelope / 2 s, 128 KiB QoS 1 messages), ${SECONDS} s per step, storage on`];
-  for (const [name, rs] of [['embedded aedes relay', embedded], ['Mosquitto + store worker', mosquitto]] as const) {
+  const engines: [string, StepResult[] | null][] = [
+    ['embedded aedes relay', embedded],
+    ['Mosquitto + store worker', mosquitto],
+    ...(nats ? ([['NATS, 3 nodes + 2 store workers (CPU of all 5 processes)', natsRun?.steps ?? null]] as [string, StepResult[] | null][]) : []),
+  ];
+  // The anchor: Mosquitto's figure at the same step of the same run.
+  const anchor = (r: StepResult) => mosquitto?.find((m) => m.cameras === r.cameras) ?? null;
+  for (const [name, rs] of engines) {
     if (!rs) {
-      lines.push(`  ${name}: mosquitto not installed`);
+      lines.push(`  ${name}: not installed`);
       continue;
     }
     lines.push(`  ${name}`);
-    for (const r of rs) lines.push(`    ${String(r.cameras).padStart(4)} cameras  lost ${r.lost}/${r.envelopesSent}  p50 ${f(r.p50ms, 0)} ms  p99 ${f(r.p99ms, 0)} ms  ${f(r.cpuSecondsPerGB)} CPU-s/GB`);
+    for (const r of rs) {
+      const a = anchor(r);
+      const vs = a && rs !== mosquitto ? `  (× Mosquitto: p99 ${f(r.p99ms / a.p99ms, 2)}, CPU/GB ${f(r.cpuSecondsPerGB / a.cpuSecondsPerGB, 2)})` : '';
+      lines.push(`    ${String(r.cameras).padStart(4)} cameras  lost ${r.lost}/${r.envelopesSent}  p50 ${f(r.p50ms, 0)} ms  p99 ${f(r.p99ms, 0)} ms  ${f(r.cpuSecondsPerGB)} CPU-s/GB${vs}`);
+    }
     lines.push(`    held with 0 loss and p99 < 2 s: ${held(rs)} cameras`);
   }
   if (mosquitto) lines.push(`  throughput per CPU-second, embedded / Mosquitto: ${f(summary.ratioEmbeddedToMosquittoPerCpu!, 2)} (goal ≥ 0.5; cameras goal ≥ 100)`);
+  if (natsRun && mosquitto) lines.push(`  throughput per CPU-second, NATS cluster / Mosquitto: ${f(summary.ratioNatsToMosquittoPerCpu!, 2)}`);
+  if (natsRun) {
+    const one = natsRun.scaling.find((s) => s.workers === 1);
+    lines.push('  NATS scaling: a queued backlog drained by the store workers (first envelope filed → last)');
+    for (const s of natsRun.scaling) lines.push(`    ${s.workers} worker(s): ${s.envelopes} envelopes in ${f(s.seconds)} s = ${f(s.mbPerSecond)} MB/s, ${f(s.mbPerSecondPerWorker)} MB/s per worker (× 1 worker: ${one ? f(s.mbPerSecond / one.mbPerSecond, 2) : 'n/a'}), ${f(s.cpuSecondsPerGB)} CPU-s/GB`);
+    const k = natsRun.nodeKill;
+    if (k) {
+      const a = natsRun.steps.find((r) => r.cameras === k.cameras);
+      lines.push(`  NATS goal run: ${k.cameras} uploaders (spool, failover) for ${k.seconds} s, node 1 SIGKILLed at ${f(k.killedAtSecond, 0)} s`);
+      lines.push(`    lost ${k.lost}/${k.envelopesSent} (acknowledged by a node, never stored; goal 0)  stored ${k.envelopesStored}  still spooled ${k.stillSpooled}  reconnects ${k.reconnects}`);
+      lines.push(`    p50 ${f(k.p50ms, 0)} ms  p99 ${f(k.p99ms, 0)} ms  ${f(k.cpuSecondsPerGB)} CPU-s/GB${a ? `  (× the same step without a kill: p99 ${f(k.p99ms / a.p99ms, 2)}, CPU/GB ${f(k.cpuSecondsPerGB / a.cpuSecondsPerGB, 2)})` : ''}`);
+    }
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
