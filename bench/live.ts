@@ -6,13 +6,14 @@
  * of 1 means one frame late. Goals (issue 6): p50 <= 250 ms, p95 <= 500 ms.
  *
  * Options: --seconds N (default 20), --json; --web: the owner's phone app in Chromium (capture →
- * frame drawn on its canvas) beside the Node viewer on the same stream (bench/live-web.ts).
+ * frame drawn on its canvas) beside the Node viewer on the same stream, every frame accounted for
+ * from capture to drawn (bench/live-web.ts); with --web, --video WxH: another camera size than 1080p.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDemo } from '../src/cli/demo.js';
-import { benchLiveWeb } from './live-web.js';
+import { benchLiveWeb, formatLiveWeb } from './live-web.js';
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--seconds');
@@ -22,19 +23,15 @@ if (!(seconds > 0)) {
   process.exit(2);
 }
 if (args.includes('--web')) {
-  const w = await benchLiveWeb(seconds, (m) => process.stderr.write(`  … ${m}\n`));
-  const f = (n: number | null) => (n === null ? 'n/a' : n.toFixed(0));
-  if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ ...w, goalsMs: { pageP50: 100, pageP95: 250 } }, null, 2)}\n`);
-  else {
-    process.stdout.write(
-      [
-        `bench:live --web — ${w.seconds} s of sim 1080p30 in real time over the loopback relay; ${w.framesCaptured} frames captured`,
-        `  page (Chromium, WebCodecs → canvas)  ${w.page.framesDrawn} frames drawn   p50 ${f(w.page.p50)} ms   p95 ${f(w.page.p95)} ms   goals 100 / 250 ms, drawn = captured`,
-        `  Node viewer (node-webcodecs)         ${w.node.framesDecoded} frames decoded   p50 ${f(w.node.p50)} ms   p95 ${f(w.node.p95)} ms`,
-        '',
-      ].join('\n'),
-    );
+  const v = args.indexOf('--video');
+  const size = v >= 0 ? /^(\d{3,4})x(\d{3,4})$/.exec(args[v + 1] ?? '') : null;
+  if (v >= 0 && !size) {
+    console.error('--video: expected WIDTHxHEIGHT, e.g. 1280x720 (E_CONFIG)');
+    process.exit(2);
   }
+  const w = await benchLiveWeb(seconds, (m) => process.stderr.write(`  … ${m}\n`), size ? { width: Number(size[1]), height: Number(size[2]) } : null);
+  if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ ...w, goalsMs: { pageP50: 100, pageP95: 250 } }, null, 2)}\n`);
+  else process.stdout.write(formatLiveWeb(w));
   process.exit(0);
 }
 const out = join(await mkdtemp(join(tmpdir(), 'sealcam-bench-live-')), 'demo');

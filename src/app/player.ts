@@ -19,10 +19,22 @@ export interface PlayerStats {
   joinedSeq: number | null;
   /** capture → drawn, the latest 2000 frames */
   latenciesMs: number[];
+  /** frames handed to the decoder, and frames skipped while waiting for the first keyframe */
+  framesSubmitted: number;
+  framesSkippedBeforeKey: number;
+  /** capture → handed to the decoder (verified, decrypted), the latest 2000 frames: the part of the latency before decoding */
+  receivedLatenciesMs: number[];
+}
+
+const VIDEO_CANVAS: CanvasRenderingContext2DSettings = { alpha: false, desynchronized: true };
+const LATENCIES_KEPT = 2000;
+function keepLatest(xs: number[], x: number): void {
+  xs.push(x);
+  if (xs.length > LATENCIES_KEPT) xs.shift();
 }
 
 export class LivePlayer {
-  readonly stats: PlayerStats = { framesDrawn: 0, framesDrawnUnconfirmed: 0, msToFirstFrame: null, joinedSeq: null, latenciesMs: [] };
+  readonly stats: PlayerStats = { framesDrawn: 0, framesDrawnUnconfirmed: 0, msToFirstFrame: null, joinedSeq: null, latenciesMs: [], framesSubmitted: 0, framesSkippedBeforeKey: 0, receivedLatenciesMs: [] };
   /** the seq of the segment whose frame is on the canvas */
   shownSeq: number | null = null;
   private readonly confirmed = new Set<number>();
@@ -38,7 +50,9 @@ export class LivePlayer {
     private readonly canvas: HTMLCanvasElement,
     private readonly o: { onDraw?: (latencyMs: number | undefined) => void; onBadVideo?: (message: string) => void; now?: () => number } = {},
   ) {
-    this.ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    // A GPU-backed canvas where there is one (no willReadFrequently, which forces a CPU canvas and a
+    // software YUV→RGB pass per frame); opaque and desynchronized: drawn with the least latency.
+    this.ctx = canvas.getContext('2d', VIDEO_CANVAS)!;
   }
 
   /** Whether the frame on the canvas belongs to a segment the camera's seal has not confirmed yet. */
@@ -82,9 +96,15 @@ export class LivePlayer {
       return;
     }
     for (const s of samples) {
-      if (!this.started && !s.key) continue; // a decoder starts at a key frame
+      if (!this.started && !s.key) {
+        this.stats.framesSkippedBeforeKey++; // a decoder starts at a key frame
+        continue;
+      }
       this.started = true;
-      this.pending.set(s.timestampUs, { seq, captured: this.clock.at(seq, chunkIndex, captureTime, s.timestampUs) });
+      this.stats.framesSubmitted++;
+      const captured = this.clock.at(seq, chunkIndex, captureTime, s.timestampUs);
+      if (captured !== undefined) keepLatest(this.stats.receivedLatenciesMs, (this.o.now ?? Date.now)() - captured);
+      this.pending.set(s.timestampUs, { seq, captured });
       if (this.pending.size > 512) this.pending.delete(this.pending.keys().next().value!);
       decoder.decode(new EncodedVideoChunk({ type: s.key ? 'key' : 'delta', timestamp: s.timestampUs, duration: s.durationUs, data: s.data }));
     }
@@ -106,8 +126,7 @@ export class LivePlayer {
       if (!this.confirmed.has(from.seq)) this.stats.framesDrawnUnconfirmed++;
       if (from.captured !== undefined) {
         latency = (this.o.now ?? Date.now)() - from.captured;
-        this.stats.latenciesMs.push(latency);
-        if (this.stats.latenciesMs.length > 2000) this.stats.latenciesMs.shift();
+        keepLatest(this.stats.latenciesMs, latency);
       }
     }
     frame.close();
@@ -137,7 +156,7 @@ export function splitChunks(media: Uint8Array): Uint8Array[] {
 /** Decode one recorded segment and draw its frames at their own pace; resolves with the number drawn. */
 export async function playRecording(canvas: HTMLCanvasElement, init: Uint8Array, media: Uint8Array): Promise<number> {
   const info = parseInitSegment(init);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  const ctx = canvas.getContext('2d', VIDEO_CANVAS)!;
   const frames: VideoFrame[] = [];
   let failed: string | null = null;
   const decoder = new VideoDecoder({ output: (f) => frames.push(f), error: (e) => (failed = e.message) });
