@@ -2,8 +2,8 @@
  * Video in the page: WebCodecs decodes the decrypted H.264 (fMP4 chunks, src/protocol/cmaf-read.ts)
  * and a canvas draws it. `LivePlayer` takes the events of a LiveSession (PROTOCOL.md §7.5): `init`
  * configures the decoder, `chunk` decodes from the first keyframe on, `confirmed` marks a segment
- * sealed by the camera, so a frame drawn before its seal can be marked. `playRecording` plays one
- * recorded segment (history). Used by the app and by `sealcam view --live --web`.
+ * sealed by the camera, so a frame drawn before its seal can be marked. `decodeSegment` decodes one
+ * recorded segment (history, playback.ts). Used by the app and by `sealcam view --live --web`.
  */
 import type { LiveEvent } from '../protocol/index.js';
 import { parseChunk, parseInitSegment } from '../protocol/cmaf-read.js';
@@ -153,10 +153,9 @@ export function splitChunks(media: Uint8Array): Uint8Array[] {
   return chunks;
 }
 
-/** Decode one recorded segment and draw its frames at their own pace; resolves with the number drawn. */
-export async function playRecording(canvas: HTMLCanvasElement, init: Uint8Array, media: Uint8Array): Promise<number> {
+/** Decode one recorded segment (init + media of its run) into its frames, from its first keyframe; the caller closes them. */
+export async function decodeSegment(init: Uint8Array, media: Uint8Array): Promise<VideoFrame[]> {
   const info = parseInitSegment(init);
-  const ctx = canvas.getContext('2d', VIDEO_CANVAS)!;
   const frames: VideoFrame[] = [];
   let failed: string | null = null;
   const decoder = new VideoDecoder({ output: (f) => frames.push(f), error: (e) => (failed = e.message) });
@@ -170,21 +169,10 @@ export async function playRecording(canvas: HTMLCanvasElement, init: Uint8Array,
     }
   }
   await decoder.flush().catch(() => undefined);
-  decoder.close();
-  if (failed) throw new Error(failed);
-  const t0 = frames[0]?.timestamp ?? 0;
-  const start = performance.now();
-  let drawn = 0;
-  for (const f of frames) {
-    const wait = (f.timestamp - t0) / 1000 - (performance.now() - start);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    if (canvas.width !== f.displayWidth) {
-      canvas.width = f.displayWidth;
-      canvas.height = f.displayHeight;
-    }
-    ctx.drawImage(f, 0, 0);
-    f.close();
-    drawn++;
+  if (decoder.state !== 'closed') decoder.close();
+  if (failed) {
+    for (const f of frames) f.close();
+    throw new Error(failed);
   }
-  return drawn;
+  return frames;
 }

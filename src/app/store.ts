@@ -37,7 +37,13 @@ export interface AppCamera extends StoredKeys {
   pairedAt: number;
 }
 
-export type StoredValue = { v: 1; secret: string } | AppLogin | AppCamera[] | string[] | StreamSnapshot;
+/** seen:<camera id>: the newest seq a history view opened (as the Node viewer's seen/<id>.json) */
+export interface SeenRecord {
+  v: 1;
+  highestSeq: number;
+}
+
+export type StoredValue = { v: 1; secret: string } | AppLogin | AppCamera[] | string[] | StreamSnapshot | SeenRecord;
 
 const DB = 'sealcam';
 const STORE = 'kv';

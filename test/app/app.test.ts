@@ -101,9 +101,58 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
     await page.getByTestId('timeline-segment').first().waitFor({ timeout: 20_000 });
     t.is(await page.locator('[data-testid="timeline-rejected"]').count(), 0, 'no rejected segment');
     await page.getByTestId('timeline-segment').nth(2).click();
-    await until(async () => Number(await text(page, 'history-frames')) > 0, 15_000, 'a recorded segment to play');
-    const played = Number(await text(page, 'history-frames'));
-    t.true(played >= 20, `frames played from one 1 s segment: ${played}`);
+    await until(async () => Number(await text(page, 'history-frames')) >= 30, 15_000, 'a recorded segment to play').catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${await text(page, 'history-frames')} frames played; ${await text(page, 'history-message')}`);
+    });
+    await page.getByTestId('history-play').click(); // pause
+
+    // Scrubbing: the frame shown at a moment is the camera's frame of that moment (30 fps, frame codes).
+    const seg = page.getByTestId('timeline-segment').nth(3);
+    const segStart = Number(await seg.getAttribute('data-start'));
+    const segSeq = Number(await seg.getAttribute('data-seq'));
+    const clipStart = Number(await page.getByTestId('timeline-segment').first().getAttribute('data-start'));
+    const shownMs = async () => Number(await page.getByTestId('history-position').getAttribute('data-ms'));
+    /** Scrub to `ms`; resolves with the moment the page shows (the frame starting at or before `ms`) and the frame's code. */
+    const scrubTo = async (ms: number) => {
+      await page.getByTestId('history-scrub').evaluate((el, v) => {
+        const input = el as HTMLInputElement;
+        input.value = String(v);
+        input.dispatchEvent(new Event('input'));
+        input.dispatchEvent(new Event('change'));
+      }, ms - clipStart);
+      await until(async () => { const at = await shownMs(); return at <= ms && at > ms - 100; }, 10_000, `the frame at ${ms - segStart} ms into seq ${segSeq}`).catch(async (e: Error) => {
+        throw new Error(`${e.message}: the page shows ${(await shownMs()) - segStart} ms into it (seq ${await page.getByTestId('history-position').getAttribute('data-seq')})`);
+      });
+      return { at: await shownMs(), frame: await frameCode(page, 'history-canvas') };
+    };
+    const a = await scrubTo(segStart);
+    const b = await scrubTo(segStart + 510);
+    const framesBetween = Math.round(((b.at - a.at) * 30) / 1000);
+    t.is(a.at, segStart, 'the start of a segment shows its first frame');
+    t.is(await page.getByTestId('history-position').getAttribute('data-seq'), String(segSeq));
+    t.true(a.frame !== null && b.frame === a.frame + framesBetween && framesBetween >= 14, `scrubbed to the start of seq ${segSeq}: frame ${a.frame}; to 510 ms later: the page shows ${b.at - a.at} ms in, frame ${b.frame} (expected ${a.frame === null ? '?' : a.frame + framesBetween})`);
+    t.false(await page.getByTestId('timeline-tail').isVisible(), 'no hidden tail while the relay lists everything');
+
+    // A hidden tail: a relay that lists nothing after seq segSeq, though this phone has opened later ones.
+    const seenUpTo = Number(await page.getByTestId('timeline-segment').last().getAttribute('data-seq'));
+    await page.route(/\/segments\?/, async (route) => {
+      const upstream = await route.fetch();
+      type Item = { seq: number };
+      const listed = (await upstream.json()) as Item[] | { items: Item[]; next: number | null };
+      const keep = (items: Item[]) => items.filter((x) => x.seq <= segSeq);
+      await route.fulfill({ response: upstream, json: Array.isArray(listed) ? keep(listed) : { items: keep(listed.items), next: null } });
+    });
+    await page.getByTestId('tab-live').click();
+    await page.getByTestId('tab-history').click();
+    await page.getByTestId('timeline-tail').waitFor({ timeout: 10_000 });
+    const tail = page.getByTestId('timeline-tail');
+    t.is(await tail.getAttribute('data-history-ends-at'), String(segSeq));
+    t.true(Number(await tail.getAttribute('data-seen-up-to')) >= seenUpTo, `the page remembers seq ${await tail.getAttribute('data-seen-up-to')} (it opened up to ${seenUpTo})`);
+    t.regex(await text(page, 'timeline-tail'), /withheld or lost the newest recordings \(E_TRUNCATED\)/);
+    await page.unroute(/\/segments\?/);
+    await page.getByTestId('tab-live').click();
+    await page.getByTestId('tab-history').click();
+    await page.getByTestId('timeline-segment').first().waitFor({ timeout: 20_000 });
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-clip').click()]);
     const mp4 = await readFile((await download.path())!);
     t.is(mp4.subarray(4, 8).toString('latin1'), 'ftyp', 'the clip is an MP4');

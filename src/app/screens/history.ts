@@ -2,14 +2,19 @@
  * History: a timeline by day and hour from the relay's listing (§15.6; metadata only), then the
  * chosen hour's segments fetched and opened in the page in the protocol's verification order (a
  * fresh Viewer pinned to this camera; E_FOREIGN_CAMERA before any key is touched). Gaps in the seq
- * numbers and rejected segments are shown on the timeline, never spliced over; a segment plays on
- * the canvas, and the hour downloads as one MP4 (init + media of the run, §15.7).
+ * numbers and rejected segments are shown on the timeline, never spliced over; the hour plays on
+ * the canvas with a scrubber (playback.ts; tap a segment or drag to any moment), and downloads as
+ * one MP4 (init + media of the run, §15.7).
+ *
+ * A hidden tail (§8.4): this phone remembers the newest seq it has seen (live, stream:<id>, and in
+ * history, seen:<id>); a listing of today that ends below it was cut by the relay (or lost), even
+ * when its last segment carries FINAL, and the page says so, as `sealcam view` does.
  */
-import { SealcamError, Viewer, concatBytes, equalBytes, type ErrorCode } from '../../protocol/index.js';
+import { SealcamError, Viewer, concatBytes, equalBytes, type ErrorCode, type StreamSnapshot } from '../../protocol/index.js';
 import { explain } from '../explain.js';
-import { playRecording } from '../player.js';
+import { Playback, type ClipSegment } from '../playback.js';
 import type { SegmentItem } from '../relay-client.js';
-import type { AppCamera } from '../store.js';
+import { store, type AppCamera, type SeenRecord } from '../store.js';
 import { cameraPublic, h, problem, type App } from '../ui.js';
 
 interface Opened {
@@ -18,6 +23,20 @@ interface Opened {
   payload: Uint8Array;
   /** the init of its run */
   init: Uint8Array | null;
+  captureTime: number;
+  durationMs: number;
+}
+
+/** The newest seq this phone has seen of the camera: live (the stream state) or in an earlier history. */
+async function knownHighestSeq(cameraId: string): Promise<number | null> {
+  const live = (await store.get<StreamSnapshot>(`stream:${cameraId}`))?.highestSeq ?? null;
+  const seen = (await store.get<SeenRecord>(`seen:${cameraId}`))?.highestSeq ?? null;
+  return live === null ? seen : seen === null ? live : Math.max(live, seen);
+}
+
+async function rememberSeen(cameraId: string, seq: number): Promise<void> {
+  const known = (await store.get<SeenRecord>(`seen:${cameraId}`))?.highestSeq ?? -1;
+  if (seq > known) await store.put(`seen:${cameraId}`, { v: 1, highestSeq: seq });
 }
 
 const HOUR = 3_600_000;
@@ -31,12 +50,18 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
   const day = h('input', { type: 'date', testid: 'history-day', value: dateValue(Date.now()) });
   const timeline = h('div', { class: 'timeline', testid: 'timeline' });
   const hourView = h('div', { class: 'hour', testid: 'hour-view' });
+  const tail = h('p', { class: 'problem', testid: 'timeline-tail', hidden: true });
   const canvas = h('canvas', { class: 'video', testid: 'history-canvas', width: 640, height: 360 });
   const played = h('span', { testid: 'history-frames' }, '0');
+  const scrub = h('input', { type: 'range', class: 'scrub', testid: 'history-scrub', min: 0, max: 0, step: 100, value: 0, disabled: true, 'aria-label': 'position in this hour' });
+  const position = h('span', { testid: 'history-position' }, '–');
+  const playButton = h('button', { class: 'small', testid: 'history-play', disabled: true }, 'Play');
   const message = h('p', { class: 'problem', testid: 'history-message' });
   const download = h('a', { class: 'button', testid: 'download-clip', hidden: true }, 'Download this hour (MP4)');
-  const screen = h('section', { class: 'screen history' }, h('label', {}, 'Day ', day), timeline, hourView, canvas, h('p', { class: 'meta' }, 'frames played ', played), download, message);
+  const screen = h('section', { class: 'screen history' }, h('label', {}, 'Day ', day), timeline, tail, hourView, canvas, scrub,
+    h('p', { class: 'meta' }, playButton, ' ', position, ' · frames played ', played), download, message);
   let items: SegmentItem[] = [];
+  let playback: Playback | null = null;
 
   const loadDay = async () => {
     timeline.replaceChildren(h('p', {}, 'Loading…'));
@@ -54,14 +79,30 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
       hours.append(h('button', { class: `hour-cell${n ? ' has' : ''}`, testid: 'timeline-hour', 'data-hour': hr, 'data-count': n, disabled: !n, title: `${hr}:00 — ${n} segments`, onclick: () => void openHour(start + hr * HOUR) }, String(hr)));
     }
     timeline.replaceChildren(hours);
+    await checkTail(start);
     const last = inDay.filter((s) => s.kind === 'media').at(-1);
     if (last) await openHour(start + Math.floor((last.captureTime - start) / HOUR) * HOUR);
     else hourView.replaceChildren(h('p', {}, 'Nothing recorded this day.'));
   };
 
+  // §8.4: a listing up to now that ends below the newest seq this phone has seen was cut.
+  const checkTail = async (dayFrom: number) => {
+    tail.hidden = true;
+    if (dayFrom + 24 * HOUR <= Date.now()) return; // a past day: later segments belong to later days
+    const known = await knownHighestSeq(cam.id);
+    const last = items.at(-1)?.seq ?? null;
+    if (known === null || (last !== null && last >= known)) return;
+    tail.textContent = `The recordings end at segment ${last ?? 'none'}, but this phone has already seen segment ${known}: the relay withheld or lost the newest recordings (E_TRUNCATED).`;
+    tail.dataset.historyEndsAt = String(last ?? '');
+    tail.dataset.seenUpTo = String(known);
+    tail.hidden = false;
+  };
+
   const openHour = async (from: number) => {
     hourView.replaceChildren(h('p', {}, 'Checking the recordings of this hour…'));
     download.hidden = true;
+    playback?.pause();
+    playback = null;
     const media = items.filter((s) => s.kind === 'media' && s.captureTime >= from && s.captureTime < from + HOUR);
     if (!media.length) return;
     // The init of the first run: the newest init at or before the hour's first segment.
@@ -84,7 +125,7 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
         try {
           const o = viewer.openSegment(await app.relay().segment(cam.id, s.seq));
           if (o.header.kind === 'init' && (!runInit || !equalBytes(runInit, o.payload))) runInit = o.payload;
-          opened.push({ seq: s.seq, kind: o.header.kind, payload: o.payload, init: runInit });
+          opened.push({ seq: s.seq, kind: o.header.kind, payload: o.payload, init: runInit, captureTime: o.header.captureTime, durationMs: o.header.durationMs });
         } catch (e) {
           if (!SealcamError.is(e)) throw e;
           rejected.set(s.seq, e.code);
@@ -94,6 +135,13 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
       hourView.replaceChildren(h('p', { class: 'problem' }, problem(e)));
       return;
     }
+    if (opened.length) await rememberSeen(cam.id, Math.max(...opened.map((o) => o.seq)));
+    const clip: ClipSegment[] = opened.filter((o) => o.kind === 'media' && o.init).map((o) => ({ seq: o.seq, start: o.captureTime, durationMs: o.durationMs, init: o.init!, payload: o.payload }));
+    const pb = (playback = new Playback(canvas, clip, showPosition, () => (message.textContent = explain('E_BITSTREAM'))));
+    scrub.min = '0';
+    scrub.max = String(pb.endMs - pb.startMs);
+    scrub.value = '0';
+    scrub.disabled = playButton.disabled = clip.length === 0;
     const strip = h('div', { class: 'strip' });
     let prev: number | null = null;
     for (const s of wanted.filter((x) => x.kind === 'media')) {
@@ -107,7 +155,8 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
       const o = opened.find((x) => x.seq === s.seq);
       const t = new Date(s.captureTime).toLocaleTimeString();
       if (code) strip.append(h('span', { class: 'seg rejected', testid: 'timeline-rejected', title: explain(code), onclick: () => (message.textContent = `${t}: ${explain(code)}`) }, '✕'));
-      else strip.append(h('button', { class: 'seg', testid: 'timeline-segment', 'data-seq': s.seq, title: t, onclick: () => void play(o!) }, t));
+      else if (!o?.init) strip.append(h('span', { class: 'seg', testid: 'timeline-segment', 'data-seq': s.seq, title: 'cannot play: its camera run began before the recordings kept (no init segment)' }, t));
+      else strip.append(h('button', { class: 'seg', testid: 'timeline-segment', 'data-seq': s.seq, 'data-start': o.captureTime, 'data-duration': o.durationMs, title: t, onclick: () => void seek(o.captureTime, true) }, t));
     }
     const rejections = [...rejected.values()];
     hourView.replaceChildren(strip, rejections.length ? h('p', { class: 'problem', testid: 'rejection' }, `${rejections.length} segment(s) rejected: ${explain(rejections[0]!)}`) : '');
@@ -120,15 +169,37 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
     }
   };
 
-  const play = async (o: Opened) => {
-    if (!o.init) return void (message.textContent = 'This segment cannot play: its camera run began before the recordings kept (no init segment).');
+  function showPosition(st: { positionMs: number; seq: number; playing: boolean; framesDrawn: number }): void {
+    if (!playback) return;
+    played.textContent = String(st.framesDrawn);
+    position.textContent = new Date(st.positionMs).toLocaleTimeString();
+    position.dataset.seq = String(st.seq);
+    position.dataset.ms = String(Math.round(st.positionMs));
+    if (document.activeElement !== scrub) scrub.value = String(Math.round(st.positionMs - playback.startMs));
+    playButton.textContent = st.playing ? 'Pause' : 'Play';
+  }
+
+  const seek = async (ms: number, play: boolean) => {
     message.textContent = '';
-    try {
-      played.textContent = String(await playRecording(canvas, o.init, o.payload));
-    } catch {
-      message.textContent = explain('E_BITSTREAM');
-    }
+    await playback?.seek(ms, play);
   };
+  // Dragging shows the frame under the finger; letting go plays on from there if it was playing.
+  let resume = false;
+  scrub.addEventListener('input', () => {
+    if (!playback) return;
+    resume ||= playback.state.playing;
+    void seek(playback.startMs + Number(scrub.value), false);
+  });
+  scrub.addEventListener('change', () => {
+    if (!playback) return;
+    void seek(playback.startMs + Number(scrub.value), resume);
+    resume = false;
+  });
+  playButton.addEventListener('click', () => {
+    if (!playback) return;
+    if (playback.state.playing) playback.pause();
+    else void seek(playback.state.positionMs >= playback.endMs - 50 ? playback.startMs : playback.state.positionMs, true);
+  });
 
   day.addEventListener('change', () => void loadDay());
   void loadDay();
