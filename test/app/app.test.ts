@@ -8,7 +8,8 @@
  * A second test: a stranger's app on a misrouting relay draws nothing and says why.
  */
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, PublishPacket } from 'aedes';
 import { Identity, SealcamError, Viewer, cameraTopic, encodeViewerCode, publicIdentity, systemRandom, toHex, type CameraChannel } from '../../src/protocol/index.js';
@@ -19,7 +20,8 @@ import { provisionCamera } from '../helpers/relay.js';
 import { pairedDevice } from '../helpers/device.js';
 import { requireTool } from '../helpers/tools.js';
 import { until } from '../relay/uploader-contract.js';
-import { chromiumBin, firstRun, frameCode, openApp, ownerSecret, pairByLens, phone, stream, text } from './rig.js';
+import { PHONE, chromiumBin, firstRun, frameCode, openApp, ownerSecret, pairByLens, phone, stream, text } from './rig.js';
+import { writeCodeCameraFile } from './camera-file.js';
 
 /** The newest epoch announcement the relay stored for a camera, opened by `viewer`, or its error code. */
 async function newestAnnouncement(relay: Relay, login: { account: string; username: string; password: string }, cameraId: string, viewer: Identity, camera: Identity['public']) {
@@ -39,7 +41,11 @@ async function newestAnnouncement(relay: Relay, login: { account: string; userna
 
 test.serial('one owner, one phone: pair by the lens, watch live, add and revoke a viewer, play history, restore a backup, open offline', async (t) => {
   if (!requireTool(t, 'chromium (Debian chromium)', chromiumBin !== null)) return;
-  const { dir, relay, hash, context, login, page } = await openApp('app-story');
+  // The guest's viewer code, shown on their screen, is what the owner's phone camera will see.
+  const guest = Identity.generate(systemRandom);
+  const cameraFile = join(await mkdtemp(join(tmpdir(), 'sealcam-app-camera-')), 'guest-code.y4m');
+  await writeCodeCameraFile(encodeViewerCode(guest.public), cameraFile);
+  const { dir, relay, hash, context, login, page } = await openApp('app-story', {}, { cameraFile });
   let relayOpen = true;
   try {
     await firstRun(page, login);
@@ -70,14 +76,27 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
     t.regex(await text(page, 'latency-ms'), /^-?\d+$/, 'latency shown in ms');
     t.deepEqual((await page.evaluate(() => (window as unknown as { sealcamLive: { rejected: object } }).sealcamLive)).rejected, {});
 
-    // Household: add a viewer by pasting their code, then revoke them, while the camera runs.
-    const guest = Identity.generate(systemRandom);
+    // Fullscreen: the video with its "not yet sealed" mark fills the screen and keeps playing.
+    await page.getByTestId('fullscreen').click();
+    await until(() => page.evaluate(() => (document.fullscreenElement as HTMLElement | null)?.dataset.testid === 'live-video'), 5_000, 'the live video to go fullscreen');
+    const inFullscreen = Number(await text(page, 'frames-drawn'));
+    await until(async () => Number(await text(page, 'frames-drawn')) >= inFullscreen + 10, 10_000, 'frames drawn in fullscreen');
+    const box = (await page.getByTestId('live-canvas').boundingBox())!;
+    t.is(Math.round(box.width), PHONE.viewport.width, `the canvas fills the screen's width in fullscreen: ${JSON.stringify(box)}`);
+    t.true(await page.evaluate(() => document.fullscreenElement!.contains(document.querySelector('[data-testid="live-unconfirmed"]'))), 'the unconfirmed mark stays visible in fullscreen');
+    await page.evaluate(() => document.exitFullscreen());
+
+    // Household: add a viewer by scanning their code with the phone's camera (getUserMedia gets
+    // the code file as the camera; jsQR in the page reads it), then revoke them, while the camera runs.
     await page.getByTestId('tab-household').click();
     await page.getByTestId('viewer-name').fill('guest');
-    await page.getByTestId('viewer-code').fill(encodeViewerCode(guest.public));
-    await page.getByTestId('add-viewer').click();
-    await page.getByTestId('viewer-item').waitFor();
+    await page.getByTestId('scan-viewer').click();
+    await page.getByTestId('viewer-item').waitFor({ timeout: 15_000 }).catch(async (e: Error) => {
+      throw new Error(`${e.message}; the page says: ${await text(page, 'household-message')}`);
+    });
     t.regex(await text(page, 'viewer-list'), /guest/);
+    t.is(await page.getByTestId('viewer-item').getAttribute('data-viewer'), guest.idHex, 'the viewer added from the phone\'s camera is the guest');
+    t.is(await page.locator('[data-testid="scan-video"]').count(), 0, 'the camera is released after the scan');
     const camera = publicIdentity(home.identity.signPublicKey, home.identity.boxPublicKey);
     const owner = Identity.fromSecret(Buffer.from(await ownerSecret(page), 'hex'));
     await until(async () => (await page.getByTestId('roster-status').getAttribute('data-state')) === 'taken', 20_000, 'the camera to take roster v2').catch(async (e: Error) => {

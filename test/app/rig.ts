@@ -20,8 +20,10 @@ export const chromiumBin = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].fi
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
 
-export async function phone(): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'sealcam-app-chromium-')), { executablePath: chromiumBin!, headless: true, args: ARGS, ...PHONE, acceptDownloads: true });
+/** `cameraFile`: a .y4m or .mjpeg file the page's getUserMedia gets as the phone's camera (no permission prompt). */
+export async function phone(o: { cameraFile?: string } = {}): Promise<BrowserContext> {
+  const camera = o.cameraFile ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${o.cameraFile}`] : [];
+  return chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'sealcam-app-chromium-')), { executablePath: chromiumBin!, headless: true, args: [...ARGS, ...camera], ...PHONE, acceptDownloads: true });
 }
 
 export const text = async (page: Page, id: string) => ((await page.getByTestId(id).first().textContent()) ?? '').trim();
@@ -78,11 +80,11 @@ export interface AppRig {
 }
 
 /** A relay serving the app, account `home`, a phone with the app open; the caller closes context and relay. */
-export async function openApp(label: string, relayOptions: Partial<RelayOptions> = {}): Promise<AppRig> {
+export async function openApp(label: string, relayOptions: Partial<RelayOptions> = {}, phoneOptions: { cameraFile?: string } = {}): Promise<AppRig> {
   const dir = await tempDir(label);
   const app = await buildApp();
   const relay = await embeddedRelay(join(dir, 'relay'), { app: app.files, ...relayOptions });
-  const context = await phone();
+  const context = await phone(phoneOptions);
   const login = await relay.accounts.addAccount('home');
   const page = await context.newPage();
   await page.goto(`${relay.httpUrl}/app/`);

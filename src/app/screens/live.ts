@@ -26,9 +26,11 @@ export function liveScreen(app: App, cam: AppCamera, onLeave: (f: () => void) =>
   const rejection = h('p', { class: 'problem', testid: 'rejection' });
   const alarm = h('p', { class: 'alarm', testid: 'alarm' });
   const state = h('p', { testid: 'live-state' }, 'Connecting…');
+  // Fullscreen takes the video with its "not yet sealed" mark, so the mark is never hidden.
+  const wrap = h('div', { class: 'video-wrap', testid: 'live-video' }, canvas, mark);
   const screen = h('section', { class: 'screen live' },
-    h('div', { class: 'video-wrap' }, canvas, mark),
-    h('p', { class: 'meta' }, 'frames ', frames, ' · latency ', latency, ' ms ', h('button', { class: 'small', testid: 'fullscreen', onclick: () => void canvas.requestFullscreen?.().catch(() => undefined) }, 'Fullscreen')),
+    wrap,
+    h('p', { class: 'meta' }, 'frames ', frames, ' · latency ', latency, ' ms ', h('button', { class: 'small', testid: 'fullscreen', onclick: () => void wrap.requestFullscreen?.().catch(() => undefined) }, 'Fullscreen')),
     state, alarm, rejection);
   const stats: LiveStats = { rejected: {}, chunksAccepted: 0, chunksConfirmed: 0, alarms: [] };
   (window as unknown as { sealcamLive: unknown }).sealcamLive = stats;
