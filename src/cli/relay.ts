@@ -8,6 +8,7 @@ import { writeMosquittoConfig } from '../relay/mosquitto.js';
 import { ensureStoreLogin, startRelay } from '../relay/relay.js';
 import { buildApp } from './app.js';
 import { parseFingerprint, relayTls } from '../relay/tls.js';
+import { appOrigin } from '../relay/http-api.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, brokerAdminFor, findDynsecPlugin, readBrokerAdmin } from '../relay/dynsec.js';
 import { SealcamError } from '../protocol/errors.js';
 import { natsNodePorts, writeNatsConfig } from '../relay/nats-config.js';
@@ -23,6 +24,15 @@ function urlList(schemes: string[]) {
   };
 }
 
+/** --app-origin, repeatable: each one checked (scheme://host[:port]) and collected. */
+function appOrigins(value: string, previous: string[] = []): string[] {
+  try {
+    return [...previous, appOrigin(value)];
+  } catch (e) {
+    throw new InvalidArgumentError(SealcamError.is(e) ? `${e.message.replace(/^E_[A-Z_]+: /, '')} (E_CONFIG)` : String(e));
+  }
+}
+
 function positiveInteger(value: string): number {
   if (!/^[1-9][0-9]{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('expected a positive whole number');
   return Number(value);
@@ -35,6 +45,8 @@ function fault(value: string): { misroute: { toAccount?: string } } {
 }
 
 interface RelayCliOptions {
+  /** --app-origin: origins of a self-hosted owner app allowed to call the HTTP API (CORS) */
+  appOrigin?: string[];
   data?: string;
   host: string;
   port: number;
@@ -82,6 +94,7 @@ export function registerRelay(program: Command): void {
     .option('--account-quota <bytes>', "each account's quota in bytes (1 GiB by default), its segments and announcements together; an account over it evicts only its own oldest files, and what still does not fit is refused with E_QUOTA and shown in GET …/usage", positiveInteger, DEFAULT_ACCOUNT_QUOTA_BYTES)
     .option('--retention-bytes <n>', "ceiling of the whole store in bytes (10 GiB by default); reaching it makes the uploading account evict its own oldest files, never another account's", positiveInteger, DEFAULT_MAX_STORE_BYTES)
     .option('--max-cameras <n>', 'camera logins per account', positiveInteger, DEFAULT_MAX_CAMERAS_PER_ACCOUNT)
+    .option('--app-origin <origin>', 'the owner app self-hosted at this origin (https://host[:port], from `sealcam app build`) may call the HTTP API (CORS); repeat for more; default: only the app this relay serves at /app/', appOrigins)
     .action(async (opts: RelayCliOptions) => {
       if (!opts.data) throw new SealcamError('E_CONFIG', 'sealcam relay: --data <dir> is required');
       if (opts.plaintext && (opts.tlsCert || opts.tlsKey)) throw new SealcamError('E_CONFIG', '--plaintext and --tls-cert/--tls-key exclude each other');
@@ -103,6 +116,7 @@ export function registerRelay(program: Command): void {
           ...(opts.natsConfig ? { natsConfigDir: resolve(opts.natsConfig) } : {}),
           log: (m) => process.stderr.write(`relay: ${m}\n`),
         });
+        if (opts.appOrigin) n.http.allowAppOrigins(opts.appOrigin);
         process.stdout.write(`relay store worker up: nats ${opts.nats.join(',')}, http ${n.httpUrl}, data ${dataDir}\n`);
         const stopWorker = async () => {
           await n.close();
@@ -132,7 +146,9 @@ export function registerRelay(program: Command): void {
         tls,
         log: (m) => process.stderr.write(`relay: ${m}\n`),
       });
+      if (opts.appOrigin) r.http.allowAppOrigins(opts.appOrigin);
       process.stdout.write(`relay up: mqtt ${r.mqttUrl}${r.wsUrl ? `, websocket ${r.wsUrl}` : ''}, http ${r.httpUrl}, data ${dataDir}\n`);
+      if (opts.appOrigin) process.stdout.write(`owner app also allowed from: ${opts.appOrigin.join(', ')} (CORS)\n`);
       if (app) process.stdout.write(`owner app: ${r.httpUrl}/app/ (app.js SHA-256 ${app.hash})\n`);
       if (tls) {
         process.stdout.write(

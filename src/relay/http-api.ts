@@ -16,6 +16,11 @@
  *
  * Every error is {"error": message, "code": "E_…"}: no path, no stack trace; an unexpected one is
  * 500 E_INTERNAL and its detail goes to the relay's log only.
+ *
+ * CORS (the app self-hosted on another origin, `relay --app-origin`): the /v1/ API answers a
+ * browser only from the configured origins, each echoed exactly (never `*`, never
+ * Access-Control-Allow-Credentials: the app sends its login in the Authorization header itself).
+ * Default: none, so only the relay's own /app/ (same origin) can read it.
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -33,8 +38,26 @@ import { LoginGuard } from './login-guard.js';
 
 export interface HttpApi {
   port: number;
+  /** the origins (scheme://host[:port]) whose pages may call the /v1/ API (CORS); replaces the previous list */
+  allowAppOrigins(origins: readonly string[]): void;
   close(): Promise<void>;
 }
+
+/** `https://app.example` (or http://…) as the browser sends it in Origin; anything else is E_CONFIG. */
+export function appOrigin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SealcamError('E_CONFIG', `app origin ${JSON.stringify(text)}: expected https://host[:port]`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.pathname !== '/' || url.search || url.hash || text.replace(/\/$/, '') !== url.origin) {
+    throw new SealcamError('E_CONFIG', `app origin ${JSON.stringify(text)}: expected scheme://host[:port] only (no path, no *), e.g. https://app.example`);
+  }
+  return url.origin;
+}
+
+const CORS_PREFLIGHT_MAX_AGE_S = 600;
 
 /** A successful login is reused this long, and only while no login changed (AccountStore.version). */
 export const AUTH_CACHE_MS = 30_000;
@@ -75,6 +98,8 @@ export interface HttpApiOptions {
   log?: (msg: string) => void;
   /** the owner's phone app to serve at /app/ (built by src/cli/app.ts; the relay imports none of its code) */
   app?: ReadonlyMap<string, { contentType: string; body: Uint8Array }>;
+  /** origins of a self-hosted app allowed to call the /v1/ API (CORS; default none: same origin only) */
+  appOrigins?: readonly string[];
 }
 
 /** The app's page may talk only to this relay (and its MQTT over WebSocket): no inline script, no other origin. */
@@ -96,6 +121,19 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
   const log = o.log ?? (() => undefined);
   const loginGuard = o.loginGuard ?? new LoginGuard();
   const authCache = new Map<string, { principal: Principal; until: number; version: number }>();
+  let origins: ReadonlySet<string> = new Set((o.appOrigins ?? []).map(appOrigin));
+
+  /** CORS for /v1/: an allowed Origin is echoed; a preflight from any other is refused. Returns true when answered. */
+  const cors = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const origin = req.headers.origin;
+    if (origins.size) res.setHeader('vary', 'Origin');
+    const allowed = origin !== undefined && origins.has(origin);
+    if (allowed) res.setHeader('access-control-allow-origin', origin);
+    if (req.method !== 'OPTIONS') return false;
+    if (!allowed) throw new HttpError(403, 'E_AUTH', `origin ${origin === undefined ? '(none)' : JSON.stringify(origin.slice(0, 100))} may not call this API (relay --app-origin)`);
+    res.writeHead(204, { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'authorization, content-type', 'access-control-max-age': String(CORS_PREFLIGHT_MAX_AGE_S) }).end();
+    return true;
+  };
 
   const authenticate = async (req: IncomingMessage): Promise<Principal> => {
     const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '');
@@ -136,6 +174,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     };
     if (parts[0] === 'app' && o.app && req.method === 'GET') return serveApp(res, o.app, url.pathname);
     if (parts[0] !== 'v1') throw new HttpError(404, 'E_NOT_FOUND', 'not found');
+    if (cors(req, res)) return;
     if (req.method === 'GET' && parts.length === 2 && parts[1] === 'info') return json(200, o.info());
     if (req.method === 'POST' && parts.length === 2 && parts[1] === 'provision') {
       const { token, proof } = provisionRequest(await readJson(req));
@@ -205,6 +244,9 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
   });
   return {
     port: (server.address() as AddressInfo).port,
+    allowAppOrigins: (list) => {
+      origins = new Set(list.map(appOrigin));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,11 +5,15 @@
  * equal confirmation codes, live frames whose pixels carry the synthetic camera's frame numbers,
  * a household viewer added and revoked (the camera's newest epoch excludes them), a recorded segment
  * played and a clip downloaded, a backup restored on another phone, and the app opening offline.
- * A second test: a stranger's app on a misrouting relay draws nothing and says why.
+ * A second test: a stranger's app on a misrouting relay draws nothing and says why. A third: the app
+ * self-hosted on another origin reaches the relay's API only when allowed (CORS, relay --app-origin).
  */
 import test from 'ava';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../../src/cli/app.js';
 import { join } from 'node:path';
 import type { Client, PublishPacket } from 'aedes';
 import { Identity, SealcamError, Viewer, cameraTopic, encodeViewerCode, publicIdentity, systemRandom, toHex, type CameraChannel } from '../../src/protocol/index.js';
@@ -262,6 +266,66 @@ test.serial('a stranger\'s app on a misrouting relay: 0 frames drawn, the reject
     t.deepEqual([...statusSeen], ['status unknown'], `the stranger's list never showed the other camera's status: ${[...statusSeen].join(' | ')}`);
     statusSeen = new Set();
   } finally {
+    await context.close();
+    await relay.close();
+  }
+});
+
+test.serial('the app self-hosted on another origin: the relay answers it only once allowed (relay --app-origin), never another origin', async (t) => {
+  if (!requireTool(t, 'chromium (Debian chromium)', chromiumBin !== null)) return;
+  const { relay, context, login, page } = await openApp('app-cors');
+  // `sealcam app build`'s files, hosted by two other origins (other ports of 127.0.0.1).
+  const { files } = await buildApp();
+  const host = async () => {
+    const server = createServer((req, res) => {
+      const file = files.get((req.url ?? '/').split('?')[0]!.slice(1) || 'index.html');
+      if (!file) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': file.contentType }).end(file.body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  };
+  const selfHosted = await host();
+  const other = await host();
+  try {
+    const info = `${relay.httpUrl}/v1/info`;
+    const preflight = (origin: string) => fetch(info, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    const before = await preflight(selfHosted.origin);
+    t.is(before.status, 403, 'by default no other origin may call the API');
+    t.is(((await before.json()) as { code: string }).code, 'E_AUTH');
+
+    relay.http.allowAppOrigins([selfHosted.origin]);
+    const ok = await preflight(selfHosted.origin);
+    t.is(ok.status, 204);
+    t.is(ok.headers.get('access-control-allow-origin'), selfHosted.origin, 'the allowed origin is echoed, never *');
+    t.is(ok.headers.get('access-control-allow-credentials'), null, 'no credentials mode');
+    t.regex(ok.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    t.is((await fetch(info, { headers: { origin: other.origin } })).headers.get('access-control-allow-origin'), null, 'another origin gets no CORS header');
+    t.is((await preflight(other.origin)).status, 403);
+    t.throws(() => relay.http.allowAppOrigins(['*']), { message: /E_CONFIG/ });
+
+    // The self-hosted app logs in to the relay and lists cameras; the same app on another origin cannot.
+    const logIn = async (p: typeof page, origin: string) => {
+      await p.goto(`${origin}/`);
+      await p.getByTestId('create-owner').click();
+      await p.getByTestId('login-url').fill(relay.httpUrl);
+      await p.getByTestId('login-account').fill(login.account);
+      await p.getByTestId('login-username').fill(login.username);
+      await p.getByTestId('login-password').fill(login.password);
+      await p.getByTestId('login-submit').click();
+    };
+    await logIn(page, selfHosted.origin);
+    await page.getByTestId('add-camera').waitFor({ timeout: 15_000 }).catch(async (e: Error) => {
+      throw new Error(`${e.message}; the page says: ${await text(page, 'login-message')}`);
+    });
+    t.pass('the app on the allowed origin logged in through the relay\'s API');
+    const stranger = await context.newPage();
+    await logIn(stranger, other.origin);
+    await until(async () => (await text(stranger, 'login-message')).includes('E_RELAY_UNREACHABLE'), 15_000, 'the other origin refused');
+    t.is(await stranger.evaluate((url) => fetch(url).then(() => 'read', (e: Error) => e.name), info), 'TypeError', 'the browser blocks the other origin\'s read');
+  } finally {
+    selfHosted.server.close();
+    other.server.close();
     await context.close();
     await relay.close();
   }
