@@ -59,12 +59,31 @@ export async function countStored(dataDir: string): Promise<number> {
   return n;
 }
 
-export function connect(url: string, username: string, password: string): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { protocolVersion: 4, username, password, reconnectPeriod: 0, connectTimeout: 60_000 });
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-  });
+/**
+ * Connect as a camera or viewer does: a refusal that says "try later" (CONNACK 3, the embedded
+ * relay's login guard throttling a burst of logins from one address) is retried after a pause.
+ */
+export async function connect(url: string, username: string, password: string): Promise<MqttClient> {
+  const deadline = Date.now() + 120_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<MqttClient>((resolve, reject) => {
+        const c = mqtt.connect(url, { protocolVersion: 4, username, password, reconnectPeriod: 0, connectTimeout: 60_000 });
+        c.once('connect', () => {
+          c.removeAllListeners('error');
+          c.on('error', () => undefined); // a later error shows as loss, not as a crash of the bench
+          resolve(c);
+        });
+        c.once('error', (e) => {
+          c.end(true);
+          reject(e);
+        });
+      });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 3 || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
 }
 
 /** A sealed 1 MB envelope for `camera`, and a way to re-stamp it with another seq. */
