@@ -1,6 +1,6 @@
 /**
  * The store-and-forward spool: every sealed envelope is written here before it is published and
- * removed once the broker has acknowledged all of it. Bounded by bytes: when a new envelope does
+ * removed once the relay has confirmed storing it (a storage receipt, PROTOCOL.md §10.5). Bounded by bytes: when a new envelope does
  * not fit, the oldest entries are evicted — counted in `evicted` and reported on the status
  * topic, never dropped silently. Disk use stays within the cap plus one envelope.
  *
@@ -70,6 +70,10 @@ export class Spool {
   /** Seqs waiting to be uploaded, oldest first. */
   pending(): number[] {
     return [...this.entries.keys()].sort((a, b) => a - b);
+  }
+
+  has(seq: number): boolean {
+    return this.entries.has(seq);
   }
 
   async put(seq: number, envelope: Uint8Array): Promise<void> {

@@ -12,6 +12,7 @@ export * from './event.js';
 export * from './stream-state.js';
 export * from './open.js';
 export * from './transport-chunk.js';
+export * from './receipt.js';
 export * from './topics.js';
 export * from './describe.js';
 export * from './pairing.js';

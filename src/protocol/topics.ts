@@ -6,7 +6,7 @@
 import { ensure } from './errors.js';
 
 export const TOPIC_ROOT = 'sc/v1';
-export type CameraChannel = 'seg' | 'live' | 'keys' | 'status' | 'roster';
+export type CameraChannel = 'seg' | 'live' | 'keys' | 'status' | 'roster' | 'stored';
 const SEGMENT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 function segment(value: string, what: string): string {

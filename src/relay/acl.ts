@@ -3,10 +3,11 @@
  * as a Mosquitto acl_file, so both brokers refuse the same things.
  *
  *   camera  (account a, camera c)  publish    sc/v1/a/c/{seg,live,keys,status}, sc/v1/pair/<hash>
- *                                  subscribe  sc/v1/a/c/{roster,ota}, sc/v1/pair/<hash>
+ *                                  subscribe  sc/v1/a/c/{roster,ota,stored}, sc/v1/pair/<hash>
  *   viewer  (account a)            publish    sc/v1/a/<camera>/roster, sc/v1/pair/<hash>
  *                                  subscribe  any filter under sc/v1/a/ (account level literal), sc/v1/pair/<hash>
  *   store   (the relay's own)      subscribe  sc/v1/+/+/{seg,keys} (also as $share/<group>/…)
+ *                                  publish    sc/v1/<a>/<c>/stored (storage receipts, §10.5)
  *   camera, viewer                 subscribe  sc/v1/fw/<board>/announce, sc/v1/fw/<board>/image/<version>
  *                                             (signed firmware updates; only the operator publishes there)
  * Everything else is refused, $SYS included. Wildcards are never allowed at the account level,
@@ -27,7 +28,7 @@ export interface Principal {
 const SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const PAIR_HASH = /^[0-9a-f]{32}$/;
 const CAMERA_PUBLISHES = new Set(['seg', 'live', 'keys', 'status']);
-const CAMERA_SUBSCRIBES = new Set(['roster', 'ota']);
+const CAMERA_SUBSCRIBES = new Set(['roster', 'ota', 'stored']);
 const VIEWER_PUBLISHES = new Set(['roster']);
 const STORE_CHANNELS = new Set(['seg', 'keys']);
 
@@ -59,11 +60,18 @@ export function mayPublish(p: Principal, topic: string): boolean {
   const l = levels(topic);
   if (topic.includes('+') || topic.includes('#')) return false; // MQTT-3.3.2-2
   if (isPairTopic(l)) return p.role === 'camera' || p.role === 'viewer';
+  if (p.role === 'store') return storeMayPublish(l);
   const t = cameraTopicParts(l);
   if (!t || t.account !== p.account) return false;
   if (p.role === 'camera') return t.camera === p.cameraId && CAMERA_PUBLISHES.has(t.channel);
   if (p.role === 'viewer') return VIEWER_PUBLISHES.has(t.channel);
   return false;
+}
+
+/** The store login publishes storage receipts (§10.5) to any camera's `stored`, and nothing else. */
+function storeMayPublish(l: string[]): boolean {
+  const t = cameraTopicParts(l);
+  return t !== null && t.channel === 'stored';
 }
 
 export function maySubscribe(p: Principal, filter: string): boolean {
@@ -108,11 +116,11 @@ export function brokerRules(u: { role: Role; account: string; cameraId?: string 
     const base = `sc/v1/${u.account}/${u.cameraId}`;
     return [
       ...['seg', 'live', 'keys', 'status'].map((ch) => r('write', `${base}/${ch}`)),
-      ...['roster', 'ota'].map((ch) => r('read', `${base}/${ch}`)),
+      ...['roster', 'ota', 'stored'].map((ch) => r('read', `${base}/${ch}`)),
       r('readwrite', 'sc/v1/pair/+'),
       r('read', 'sc/v1/fw/#'),
     ];
   }
   if (u.role === 'viewer') return [r('read', `sc/v1/${u.account}/#`), r('write', `sc/v1/${u.account}/+/roster`), r('readwrite', 'sc/v1/pair/+'), r('read', 'sc/v1/fw/#')];
-  return [r('read', 'sc/v1/+/+/seg'), r('read', 'sc/v1/+/+/keys')];
+  return [r('read', 'sc/v1/+/+/seg'), r('read', 'sc/v1/+/+/keys'), r('write', 'sc/v1/+/+/stored')];
 }

@@ -21,6 +21,8 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { SealcamError } from '../protocol/errors.js';
+import { cameraTopic } from '../protocol/topics.js';
+import { encodeReceipt, type Receipt } from '../protocol/receipt.js';
 import { cameraTopicOf, mayPublish, maySubscribe, storedTopic, type Principal } from './acl.js';
 import type { AccountStore } from './accounts.js';
 import type { Ingest } from './ingest.js';
@@ -88,6 +90,10 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
   const retained = new RetainedLedger(limits);
   const refuse = (returnCode: number, message: string) => Object.assign(new Error(message), { returnCode }) as never;
 
+  /** A storage receipt (§10.5) to the camera, from the broker itself (no client: no ACL check). */
+  const sendReceipt = (account: string, camera: string, receipt: Receipt) => {
+    aedes.publish({ cmd: 'publish', topic: cameraTopic(account, camera, 'stored'), payload: Buffer.from(encodeReceipt(receipt)), qos: 0, retain: false, dup: false }, () => undefined);
+  };
   const aedes = await Aedes.createBroker({
     drainTimeout: 30_000,
     connectTimeout: limits.connectTimeoutMs,
@@ -149,7 +155,11 @@ export async function startBroker(o: BrokerOptions): Promise<RunningBroker> {
       }
       const stored = storedTopic(packet.topic);
       if (!stored) return done(null);
-      o.ingest.take(stored.account, stored.camera, stored.channel, toBytes(packet.payload)).then(() => done(null), done);
+      // Filed before the PUBACK (§11.1), and confirmed on the camera's `stored` topic (§10.5).
+      o.ingest.take(stored.account, stored.camera, stored.channel, toBytes(packet.payload)).then((receipt) => {
+        done(null);
+        if (receipt) sendReceipt(stored.account, stored.camera, receipt);
+      }, done);
     },
     authorizeSubscribe: (client, sub, done) => {
       const p = principals.get(client);

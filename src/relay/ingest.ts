@@ -3,7 +3,8 @@
  * together per camera, file whole envelopes and epoch announcements in the opaque store. It needs
  * no key: reassembly checks a hash commitment, filing reads public header fields.
  */
-import { Reassembler } from '../protocol/transport-chunk.js';
+import { Reassembler, decodeTransportChunk } from '../protocol/transport-chunk.js';
+import { receiptId, type Receipt } from '../protocol/receipt.js';
 import { SealcamError } from '../protocol/errors.js';
 import { toHex } from '../protocol/bytes.js';
 import type { OpaqueStore } from './store.js';
@@ -123,21 +124,28 @@ export class Ingest {
     }
   }
 
-  /** Take one message from <account>/<camera>/<channel>. Resolves once anything complete is on disk. */
-  async take(account: string, camera: string, channel: 'seg' | 'keys', payload: Uint8Array): Promise<void> {
+  /**
+   * Take one message from <account>/<camera>/<channel>. Resolves once anything complete is on disk,
+   * with the storage receipt (§10.5) for the camera when the message completed an envelope or was
+   * an announcement: stored, already stored, or refused by the store. A piece that completes
+   * nothing, or that reassembly refuses, gets no receipt (the camera sends the envelope again).
+   */
+  async take(account: string, camera: string, channel: 'seg' | 'keys', payload: Uint8Array): Promise<Receipt | null> {
     // A zero-length retained message is how MQTT clears a retained topic (keys is retained); it
     // carries nothing to store.
-    if (channel === 'keys' && payload.length === 0) return;
+    if (channel === 'keys' && payload.length === 0) return null;
+    let id: Uint8Array | null = null;
     try {
       if (channel === 'keys') {
+        id = receiptId(payload);
         // Announcements are small and sent whole; the epoch is at bytes 24..28 (PROTOCOL.md §5.2).
         if (payload.length < 28) throw new SealcamError('E_STORE', 'announcement too short');
         // cameraId is at bytes 8..24: it must be the topic's camera, as for envelopes.
         if (toHex(payload.subarray(8, 24)) !== camera) throw new SealcamError('E_STORE', `announcement names camera ${toHex(payload.subarray(8, 24))}`);
         const epoch = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(24);
-        await this.store.putAnnouncement(account, camera, payload, epoch);
+        const fresh = await this.store.putAnnouncement(account, camera, payload, epoch);
         this.stats.announcements++;
-        return;
+        return { channel, outcome: fresh ? 'stored' : 'duplicate', id, code: null };
       }
       this.stats.pieces++;
       const now = this.now();
@@ -162,14 +170,17 @@ export class Ingest {
         this.held += r.pendingBytes - before;
       }
       if (envelope || idle) this.progress.set(key, now);
-      if (envelope) {
-        await this.store.putSegment(account, camera, envelope);
-        this.stats.envelopes++;
-      }
+      if (!envelope) return null;
+      // Reassembly checked the envelope against this commitment (§10.4): it is the receipt's id.
+      id = decodeTransportChunk(payload).envelopeHash;
+      const entry = await this.store.putSegment(account, camera, envelope);
+      this.stats.envelopes++;
+      return { channel, outcome: entry ? 'stored' : 'duplicate', id, code: null };
     } catch (e) {
       if (!SealcamError.is(e)) throw e;
       this.stats.refused++;
       this.log(`${account}/${camera}/${channel}: refused: ${e.message}`);
+      return id ? { channel, outcome: 'refused', id, code: e.code } : null;
     }
   }
 }

@@ -13,6 +13,9 @@
  * commitment) and purges the pieces. Two workers finishing the same envelope at once file the
  * same bytes under the same name (store.ts: <epoch>-<seq>, atomic rename), which leaves one file.
  * Pieces of an envelope that never completes expire with the bucket's TTL (the stall limit, §11.3).
+ *
+ * What a worker files it confirms to the camera on sc.v1.<a>.<c>.stored (§10.5), which the camera
+ * reads over MQTT; until then the camera keeps the envelope and sends it again.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -22,6 +25,8 @@ import { toHex } from '../protocol/bytes.js';
 import { TRANSPORT_HEADER_BYTES, TRANSPORT_MAGIC } from '../protocol/transport-chunk.js';
 import { DEFAULT_REASSEMBLY_LIMITS, type Ingest } from './ingest.js';
 import { storedTopic } from './acl.js';
+import { cameraTopic } from '../protocol/topics.js';
+import { encodeReceipt, type Receipt } from '../protocol/receipt.js';
 import { NATS_PIECES_BUCKET, NATS_STORE_CONSUMER, NATS_UPLOAD_STREAM, NATS_UPLOAD_SUBJECTS } from './nats-config.js';
 
 export interface NatsWorkerOptions {
@@ -99,20 +104,24 @@ export async function startNatsWorker(o: NatsWorkerOptions): Promise<NatsWorker>
     const all: Uint8Array[] = [];
     for (let i = 0; i < p.count; i++) {
       const e = i === index ? null : await kv.get(`${prefix}.${i}`);
-      if (i !== index && (!e || e.operation !== 'PUT')) return; // not complete yet: the worker with the last piece files it
+      if (i !== index && (!e || e.operation !== 'PUT')) return null; // not complete yet: the worker with the last piece files it
       all.push(i === index ? payload : e!.value);
     }
-    for (const piece of all) await o.ingest.take(account, camera, 'seg', piece);
+    let receipt: Receipt | null = null;
+    for (const piece of all) receipt = (await o.ingest.take(account, camera, 'seg', piece)) ?? receipt;
     stats.envelopesAssembled++;
     for (let i = 0; i < p.count; i++) await kv.purge(`${prefix}.${i}`);
+    return receipt;
   };
 
   const handle = async (m: JsMsg) => {
     const t = storedTopic(m.subject.replaceAll('.', '/'));
     if (t) {
       const p = t.channel === 'seg' ? pieceHeader(m.data) : null;
-      if (p && p.count > 1 && p.index < p.count) await takePiece(t.account, t.camera, m.data, p, p.index);
-      else await o.ingest.take(t.account, t.camera, t.channel, m.data);
+      const receipt = p && p.count > 1 && p.index < p.count ? await takePiece(t.account, t.camera, m.data, p, p.index) : await o.ingest.take(t.account, t.camera, t.channel, m.data);
+      // The camera keeps the envelope until this arrives (§10.5): an MQTT PUBACK from a node does
+      // not mean the stream has it (a publish during the stream's leader election is lost).
+      if (receipt) nc.publish(cameraTopic(t.account, t.camera, 'stored').replaceAll('/', '.'), encodeReceipt(receipt));
     }
     stats.messages++;
     await m.ackAck();

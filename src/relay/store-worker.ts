@@ -15,6 +15,8 @@ import { tlsOptionsFor } from '../media/pinned-tls.js';
 import mqtt from 'mqtt';
 import { SealcamError } from '../protocol/errors.js';
 import { storedTopic } from './acl.js';
+import { cameraTopic } from '../protocol/topics.js';
+import { encodeReceipt } from '../protocol/receipt.js';
 import type { Ingest } from './ingest.js';
 
 export interface StoreWorkerOptions {
@@ -60,7 +62,14 @@ export async function startStoreWorker(o: StoreWorkerOptions): Promise<StoreWork
   client.on('message', (topic, payload) => {
     const t = storedTopic(topic);
     if (!t) return;
-    chain = chain.then(() => o.ingest.take(t.account, t.camera, t.channel, new Uint8Array(payload)));
+    // Once filed, the camera hears so on its `stored` topic (§10.5) and drops the envelope from its spool.
+    chain = chain
+      .then(() => o.ingest.take(t.account, t.camera, t.channel, new Uint8Array(payload)))
+      .then((receipt) => {
+        if (receipt) client.publish(cameraTopic(t.account, t.camera, 'stored'), Buffer.from(encodeReceipt(receipt)), { qos: 0 });
+      })
+      // Not filed (a disk error): no receipt, so the camera keeps the envelope and sends it again.
+      .catch((e: Error) => o.log?.(`store worker: ${topic}: not stored (${e.message})`));
   });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => {

@@ -202,15 +202,15 @@ export class OpaqueStore {
   /**
    * File an announcement, by the epoch in its bytes 24..28 (§11.1). It counts toward the quota and
    * is retained like segments; a byte-identical copy (the camera re-publishes its newest two on
-   * every connect) changes nothing, other bytes for the same epoch replace the file.
+   * every connect) changes nothing (false), other bytes for the same epoch replace the file (true).
    */
-  async putAnnouncement(account: string, camera: string, announcement: Uint8Array, epoch: number, now = Date.now()): Promise<void> {
+  async putAnnouncement(account: string, camera: string, announcement: Uint8Array, epoch: number, now = Date.now()): Promise<boolean> {
     checkLevels(account, camera);
     const cam = this.camera(account, camera);
     const old = cam.keys.find((k) => k.epoch === epoch);
     if (old && old.bytes === announcement.length && (await this.sameBytes(keyPath(this.root, old), announcement))) {
       this.stats.duplicates++;
-      return;
+      return false;
     }
     await this.makeRoom(account, camera, announcement.length - (old?.bytes ?? 0), now, old);
     const dir = await this.cameraDir(account, camera, 'keys');
@@ -220,6 +220,7 @@ export class OpaqueStore {
     cam.status = 'ok';
     this.account(account).status = 'ok';
     await this.applyAgeLimit(now);
+    return true;
   }
 
   cameras(account: string): string[] {

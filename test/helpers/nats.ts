@@ -27,7 +27,7 @@ export async function startNatsCluster(accounts: AccountStore, dataDir: string, 
   const start = async (i: number) => {
     const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: 'ignore' });
     procs[i] = p;
-    await waitForPort(ports[i]!.mqtt, 15_000);
+    await waitForPort(ports[i]!.mqtt, 30_000); // the MQTT listener opens once JetStream has a leader: seconds on a loaded machine
   };
   const kill = async (i: number) => {
     const p = procs[i];
@@ -50,6 +50,8 @@ export async function startNatsCluster(accounts: AccountStore, dataDir: string, 
 /** A store worker in its own process (test/helpers/nats-worker-process.ts), so it can be killed with SIGKILL. */
 export interface WorkerProcess {
   kill(): Promise<void>;
+  /** what the worker wrote to stderr so far (its log), for a failing test to print */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -72,5 +74,5 @@ export async function spawnNatsWorker(dataDir: string, servers: string[], ackWai
     p.kill(signal);
     await exited;
   };
-  return { kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return { kill: () => end('SIGKILL'), stop: () => end('SIGTERM'), log: () => err };
 }

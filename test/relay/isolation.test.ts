@@ -118,4 +118,12 @@ test('the ACL rules themselves: literal account levels, camera-bound publishing,
   t.true(maySubscribe(store, '$share/g/sc/v1/+/+/seg'));
   t.false(maySubscribe(store, 'sc/v1/#'));
   t.false(mayPublish(store, `sc/v1/a/${id}/seg`));
+  // Storage receipts (§10.5): only the store says what is stored, and a camera hears only its own.
+  t.true(mayPublish(store, `sc/v1/a/${id}/stored`));
+  t.false(mayPublish(store, `sc/v1/a/${id}/roster`));
+  t.false(mayPublish(viewer, `sc/v1/a/${id}/stored`), 'a household viewer cannot forge a receipt');
+  t.false(mayPublish(cam, `sc/v1/a/${'cd'.repeat(16)}/stored`), 'nor can another camera');
+  t.false(mayPublish(cam, `sc/v1/a/${id}/stored`), 'nor the camera itself');
+  t.true(maySubscribe(cam, `sc/v1/a/${id}/stored`));
+  t.false(maySubscribe(cam, `sc/v1/a/${'cd'.repeat(16)}/stored`));
 });

@@ -7,7 +7,7 @@ import test from 'ava';
 import mqtt from 'mqtt';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CameraEpochs, SegmentSealer, Viewer, openRoster, publicIdentity, signRoster, systemRandom } from '../../src/protocol/index.js';
+import { CameraEpochs, SegmentSealer, Viewer, decodeHeader, openRoster, publicIdentity, signRoster, systemRandom } from '../../src/protocol/index.js';
 import { SealcamError } from '../../src/protocol/errors.js';
 import { Reassembler } from '../../src/protocol/transport-chunk.js';
 import { AccountStore } from '../../src/relay/accounts.js';
@@ -26,13 +26,15 @@ import { until } from './uploader-contract.js';
 test('nats permissions are acl.ts rules on mapped subjects', (t) => {
   const cam = natsPermissions({ role: 'camera', account: 'home', cameraId: 'ab' });
   t.deepEqual(cam.publish, ['sc.v1.home.ab.seg', 'sc.v1.home.ab.live', 'sc.v1.home.ab.keys', 'sc.v1.home.ab.status', 'sc.v1.pair.*']);
-  t.deepEqual(cam.subscribe, ['sc.v1.home.ab.roster', 'sc.v1.home.ab.ota', 'sc.v1.pair.*', 'sc.v1.fw', 'sc.v1.fw.>', '$MQTT.sub.>']);
+  t.deepEqual(cam.subscribe, ['sc.v1.home.ab.roster', 'sc.v1.home.ab.ota', 'sc.v1.home.ab.stored', 'sc.v1.pair.*', 'sc.v1.fw', 'sc.v1.fw.>', '$MQTT.sub.>']);
   const viewer = natsPermissions({ role: 'viewer', account: 'home' });
   t.deepEqual(viewer.publish, ['sc.v1.home.*.roster', 'sc.v1.pair.*']);
   t.true(viewer.subscribe.includes('sc.v1.home.>') && !viewer.subscribe.some((s) => s.startsWith('sc.v1.*') || s === '>'));
+  // The store publishes storage receipts (§10.5) and nothing else on camera subjects.
+  t.deepEqual(natsPermissions({ role: 'store', account: '' }).publish.filter((s) => s.startsWith('sc.')), ['sc.v1.*.*.stored']);
 });
 
-test.serial('nats cluster: 0 lost with a worker killed mid-stream; the viewer on node 3 opens all, in order; a stranger gets nothing', async (t) => {
+test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; history has all, in order; the viewer on node 3 receives all; a stranger gets nothing', async (t) => {
   if (!requireTool(t, 'nats-server', NATS_SERVER !== null)) return;
   const root = await tempDir('nats');
   const dataDir = join(root, 'data');
@@ -62,6 +64,8 @@ test.serial('nats cluster: 0 lost with a worker killed mid-stream; the viewer on
     const view = new Viewer(d.owner).pin(publicIdentity(d.home.identity.signPublicKey, d.home.identity.boxPublicKey));
     view.addAnnouncement(announcement);
     const seen: number[] = [];
+    const arrived = new Set<number>();
+    const viewerErrors: string[] = [];
     const reassembler = new Reassembler();
     const connect = async (url: string, login: { username: string; password: string }, id: string) => {
       const c = mqtt.connect(url, { protocolVersion: 4, username: login.username, password: login.password, clientId: id, reconnectPeriod: 0 });
@@ -75,13 +79,15 @@ test.serial('nats cluster: 0 lost with a worker killed mid-stream; the viewer on
     const viewer = await connect(mqttUrls[2]!, owner, 'owner-viewer');
     viewer.on('message', (topic, payload) => {
       if (!topic.endsWith('/seg')) return;
-      const env = reassembler.push(new Uint8Array(payload));
-      if (!env) return;
       try {
+        const env = reassembler.push(new Uint8Array(payload));
+        if (!env) return;
+        arrived.add(decodeHeader(env).seq);
         seen.push(view.openSegment(env).header.seq);
       } catch (e) {
-        // A copy sent again after the failover is refused as a replay: the viewer shows it once.
-        if (!SealcamError.is(e, 'E_REPLAY')) throw e;
+        // A copy sent again (no receipt in time, or after the failover) is refused as a replay,
+        // or as reordered when a later one came first: the viewer shows each once, in order.
+        if (!SealcamError.is(e, 'E_REPLAY') && !SealcamError.is(e, 'E_REORDERED')) viewerErrors.push((e as Error).message);
       }
     });
     await viewer.subscribeAsync(`sc/v1/home/${d.home.identity.idHex}/seg`, { qos: 1 });
@@ -99,7 +105,7 @@ test.serial('nats cluster: 0 lost with a worker killed mid-stream; the viewer on
 
     // The camera: every node's URL, node 1 first.
     const spool = await Spool.open(join(root, 'spool'), 64 * 1024 * 1024);
-    up = new MqttUploader({ url: mqttUrls.join(','), account: 'home', username: camLogin.username, password: camLogin.password, cameraId: d.home.identity.idHex, spool, maxMessageBytes: 128 * 1024, backoff: { baseMs: 100, capMs: 500 }, log: (m) => t.log(`camera: ${m}`) });
+    up = new MqttUploader({ url: mqttUrls.join(','), account: 'home', username: camLogin.username, password: camLogin.password, cameraId: d.home.identity.idHex, spool, maxMessageBytes: 128 * 1024, backoff: { baseMs: 100, capMs: 500 }, receiptTimeoutMs: 2000, log: (m) => t.log(`camera: ${m}`) });
     await up.start();
     await up.announce(announcement, 1);
     const store = () => OpaqueStore.open(dataDir);
@@ -116,22 +122,29 @@ test.serial('nats cluster: 0 lost with a worker killed mid-stream; the viewer on
     await up.flush(15_000);
     await until(async () => (await storedSeqs()).length === 4, 15_000, 'the first 4 segments stored');
 
-    // Killing node 1 (the camera's) while the camera streams is not in this test: in about one run in
-    // three the envelopes acknowledged by the surviving nodes during the stream's leader election were
-    // never stored (issue 15 stays open for it; docs/SCALING.md). The camera still streams 6 more here.
-    await send(6);
-    await up.flush(20_000);
+    // Node 1 (the camera's) dies while the camera streams. A surviving node may acknowledge pieces
+    // while the upload stream elects a new leader and keep none of them (about one run in three
+    // lost envelopes before storage receipts); the camera sends again what no receipt confirmed.
+    const streaming = send(6);
+    const killedAt = Date.now();
+    await cluster.kill(0);
+    await streaming;
+    await up.flush(30_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}; stored ${JSON.stringify(await storedSeqs())}; workers said:\n${workers.map((w) => w.log()).join('\n---\n')}`);
+    });
+    t.log(`node 1 killed: the camera's spool drained ${Date.now() - killedAt} ms after the kill, ${up.stats.resent} sent again so far`);
+    t.true(up.stats.connects >= 2, `the camera reconnected to another node (connects ${up.stats.connects})`);
 
     // A worker dies mid-stream (SIGKILL: its unacknowledged messages are delivered again), then comes back.
     const more = send(6);
     await workers[0]!.kill();
     await more;
-    await up.flush(20_000);
+    await up.flush(30_000);
     workers[0] = await spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS);
     await until(async () => (await storedSeqs()).length >= 16, 20_000, 'all 16 segments stored').catch(async (e: Error) => {
       throw new Error(`${e.message}: stored ${JSON.stringify(await storedSeqs())}, camera spool ${JSON.stringify(spool.pending())}, uploaded ${up!.stats.envelopesUploaded}`);
     });
-    await until(() => new Set(seen).size >= 16, 10_000, 'the viewer to open all 16');
+    await until(() => arrived.size >= 16, 10_000, 'all 16 to reach the viewer');
 
     const seqs = await storedSeqs();
     t.deepEqual(seqs, Array.from({ length: 16 }, (_, i) => i), 'stored once each, none lost');
@@ -139,14 +152,17 @@ test.serial('nats cluster: 0 lost with a worker killed mid-stream; the viewer on
     const historyView = new Viewer(d.owner).pin(publicIdentity(d.home.identity.signPublicKey, d.home.identity.boxPublicKey));
     historyView.addAnnouncement(announcement);
     for (const seq of seqs) t.is(historyView.openSegment((await s.readSegment('home', d.home.identity.idHex, seq))!).header.seq, seq);
-    const firstSeen = seen.filter((x, i) => seen.indexOf(x) === i);
-    t.deepEqual(firstSeen, Array.from({ length: 16 }, (_, i) => i), `the viewer on node 3 opened every segment in order (seen ${seen.join(',')})`);
+    t.deepEqual([...arrived].sort((a, b) => a - b), seqs, 'every segment reached the viewer on node 3');
+    t.true(seen.every((x, i) => i === 0 || x > seen[i - 1]!), `what the viewer opened is in order (${seen.join(',')})`);
+    t.true(seen.length >= 10, `the viewer opened ${seen.length} of 16 live (the rest came again after a later one)`);
+    t.deepEqual(viewerErrors, []);
+    t.log(`camera: ${up.stats.resent} envelopes sent again, ${up.stats.duplicatesConfirmed} confirmed as already stored, ${up.stats.connects} connects`);
     t.deepEqual(stolen, [], 'the stranger received nothing');
 
     // A login made while the cluster runs: auth.conf rewritten, the running nodes reload it.
     const late = await accounts.addAccount('late');
     const reloaded = await refreshNatsAuth(accounts, dataDir, join(root, 'nats'));
-    t.is(reloaded, 3, 'every running node was told to reload');
+    t.is(reloaded, 2, 'nodes 2 and 3, the running ones, were told to reload');
     await until(async () => {
       const c = mqtt.connect(mqttUrls[1]!, { protocolVersion: 4, username: late.username, password: late.password, reconnectPeriod: 0, connectTimeout: 2000 });
       const ok = await new Promise<boolean>((r) => {

@@ -5,6 +5,7 @@ import { OpaqueStore } from '../../src/relay/store.js';
 import { Ingest } from '../../src/relay/ingest.js';
 import { T0, bytesOf, household } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/relay.js';
+import { receiptId, splitForTransport, toHex, type Receipt } from '../../src/protocol/index.js';
 
 const seal = (h: ReturnType<typeof household>, n: number) => Array.from({ length: n }, (_, i) => h.sealer.seal({ kind: 'media', captureTime: T0 + i * 2000, durationMs: 2000, payload: bytesOf(`segment ${i}`.padEnd(1000, '.')) }));
 
@@ -64,4 +65,26 @@ test('ingest: announcements are filed by camera and epoch, a foreign or short on
   t.like(ingest.stats, { announcements: 1, refused: 2 });
   t.is(logged.length, 2, 'nothing logged for the empty message');
   t.deepEqual((await store.announcements('home', cam)).map((a) => a.epoch), [1]);
+});
+
+test('ingest: the storage receipt (§10.5) of each complete message: stored, already stored, refused with its code; none for a piece', async (t) => {
+  const h = household('ingest-receipts');
+  const cam = h.camera.idHex;
+  const store = await OpaqueStore.open(await tempDir('ingest-receipts'), { accountQuotaBytes: 200_000 });
+  const ingest = new Ingest(store);
+  const brief = (r: Receipt | null) => r && { channel: r.channel, outcome: r.outcome, id: toHex(r.id), code: r.code };
+  t.deepEqual(brief(await ingest.take('home', cam, 'keys', h.announcement)), { channel: 'keys', outcome: 'stored', id: toHex(receiptId(h.announcement)), code: null });
+  t.deepEqual(brief(await ingest.take('home', cam, 'keys', h.announcement)), { channel: 'keys', outcome: 'duplicate', id: toHex(receiptId(h.announcement)), code: null });
+  t.deepEqual(brief(await ingest.take('home', '0'.repeat(32), 'keys', h.announcement)), { channel: 'keys', outcome: 'refused', id: toHex(receiptId(h.announcement)), code: 'E_STORE' });
+  const [env] = seal(h, 1);
+  const pieces = splitForTransport(env!, 400);
+  t.true(pieces.length >= 3);
+  for (const p of pieces.slice(0, -1)) t.is(await ingest.take('home', cam, 'seg', p), null, 'a piece that completes nothing');
+  const id = toHex(receiptId(env!));
+  t.deepEqual(brief(await ingest.take('home', cam, 'seg', pieces.at(-1)!)), { channel: 'seg', outcome: 'stored', id, code: null });
+  t.deepEqual(brief(await ingest.take('home', cam, 'seg', splitForTransport(env!)[0]!)), { channel: 'seg', outcome: 'duplicate', id, code: null });
+  // Over the account's quota: refused whole, with the code the camera logs.
+  const big = h.sealer.seal({ kind: 'media', captureTime: T0 + 9000, durationMs: 2000, payload: new Uint8Array(300_000) });
+  t.deepEqual(brief(await ingest.take('home', cam, 'seg', splitForTransport(big, 1 << 20)[0]!)), { channel: 'seg', outcome: 'refused', id: toHex(receiptId(big)), code: 'E_QUOTA' });
+  t.is(await ingest.take('home', cam, 'seg', bytesOf('not a transport piece')), null, 'a piece reassembly refuses gets none (the camera sends again)');
 });

@@ -31,7 +31,7 @@ export interface Setup {
 export type MakeSetup = (t: ExecutionContext, label: string) => Promise<Setup | null>;
 
 /** A camera that seals random payloads (no video needed to exercise the uploader). */
-function sealingCamera(s: Setup) {
+export function sealingCamera(s: Setup) {
   const roster = openRoster(signRoster(s.owner, { cameraId: s.home.identity.id, rosterVersion: 1, issuedAt: Date.now(), viewers: [s.owner.public] }), s.owner.signPublicKey);
   const epochs = new CameraEpochs(s.home.identity, systemRandom, 0);
   const announcement = epochs.rotate(roster, Date.now());
@@ -49,9 +49,9 @@ function sealingCamera(s: Setup) {
   };
 }
 
-async function uploaderFor(s: Setup, label: string, maxBytes = 64 * 1024 * 1024) {
+export async function uploaderFor(s: Setup, label: string, maxBytes = 64 * 1024 * 1024, receiptTimeoutMs?: number) {
   const spool = await Spool.open(join(s.dir, `spool-${label}`), maxBytes);
-  const up = new MqttUploader({ ...s.camera, cameraId: s.home.identity.idHex, spool, maxMessageBytes: 128 * 1024, backoff: { baseMs: 100, capMs: 1000 } });
+  const up = new MqttUploader({ ...s.camera, cameraId: s.home.identity.idHex, spool, maxMessageBytes: 128 * 1024, backoff: { baseMs: 100, capMs: 1000 }, ...(receiptTimeoutMs ? { receiptTimeoutMs } : {}) });
   return { spool, up };
 }
 
@@ -65,7 +65,7 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: n
 }
 
 /** Open every stored envelope of the camera in seq order with the owner's view; returns the seqs. */
-async function openStored(s: Setup, view: ReturnType<typeof sealingCamera>['view']): Promise<number[]> {
+export async function openStored(s: Setup, view: ReturnType<typeof sealingCamera>['view']): Promise<number[]> {
   const cam = s.home.identity.idHex;
   const seqs: number[] = [];
   for (const seg of s.store.list(s.camera.account, cam)) {
