@@ -2,7 +2,10 @@
  * `sealcam demo` — the seed story on the embedded default, in one command:
  *  1. the embedded relay starts with its `misroute` fault aimed at a stranger's account (with
  *     `--broker URL`, the relay attaches to that external broker instead — adding the demo's logins
- *     through its dynamic-security admin when given `--broker-admin` — and misroutes by republishing);
+ *     through its dynamic-security admin when given `--broker-admin` — and misroutes by republishing;
+ *     with `--nats URLS`, one stateless store worker joins that NATS cluster on its shared data
+ *     directory, the demo's logins reach the nodes by a configuration reload, and the misroute is
+ *     two clients the relay holds logins for: the owner's account read, the stranger's written);
  *  2. an owner account and a stranger account are created; the owner's viewer identity is made;
  *  3. a `sim` camera is paired with the owner through its lens: the owner's pairing code is
  *     rendered into the synthetic camera's 1080p frames (about 25 % of the height, with noise), the
@@ -14,10 +17,12 @@
  *  7. a summary (and --report JSON).
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import mqtt from 'mqtt';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { seconds } from './options.js';
 import { connectMqtt } from '../media/mqtt.js';
+import { tlsOptionsFor } from '../media/pinned-tls.js';
 import { Identity, LiveSession, SealcamError, Viewer, accountWildcard, cameraTopic, systemRandom, toHex } from '../protocol/index.js';
 import { LiveWatch, percentile } from '../owner/live-watch.js';
 import { OwnerHome } from '../owner/home.js';
@@ -31,6 +36,8 @@ import { runAgent } from '../device/agent.js';
 import { Spool } from '../device/spool.js';
 import { MqttUploader } from '../device/uploader.js';
 import { startRelay } from '../relay/relay.js';
+import { startNatsRelay } from '../relay/nats-relay.js';
+import type { IssuedCredentials } from '../relay/accounts.js';
 import { relayTls } from '../relay/tls.js';
 import { buildApp } from './app.js';
 import { decodeFrameCodes } from '../owner/decode.js';
@@ -62,7 +69,7 @@ export interface DemoReport {
   pairing: { confirmationCodeCamera: string; confirmationCodeOwner: string; scans: number; msFromCodeInFramesToPaired: number };
   /** the owner's phone app as the relay served it during the run (null: not built here) */
   app: { url: string; hash: string } | null;
-  broker: { url: string; kind: 'embedded' | 'external'; checksLogins: boolean; /** the relay key the owner and the camera pinned (null: plaintext) */ relayFingerprint: string | null };
+  broker: { url: string; kind: 'embedded' | 'external' | 'nats'; checksLogins: boolean; /** the relay key the owner and the camera pinned (null: plaintext) */ relayFingerprint: string | null };
 }
 
 
@@ -74,6 +81,60 @@ export interface DemoOptions {
   broker?: string;
   /** its dynamic-security admin login (without it, the broker must accept any login) */
   brokerAdmin?: { username: string; password: string } | null;
+  /** run through a NATS cluster (`relay nats-config`) instead */
+  nats?: NatsDemoOptions;
+}
+
+export interface NatsDemoOptions {
+  /** nats://… of the nodes, for the demo's store worker */
+  servers: string[];
+  /** mqtt(s)://… of the nodes' MQTT listeners */
+  mqttUrls: string[];
+  /** the folder `relay nats-config` wrote: its auth.conf gets the demo's logins, the nodes here reload it */
+  configDir: string;
+  /** the cluster's shared relay data directory (accounts, store): the demo's accounts and segments stay there */
+  dataDir: string;
+}
+
+/** Until the nodes accept `login` (a reload takes effect a moment after the signal), at most `ms`. */
+async function natsAccepts(url: string, login: { username: string; password: string }, fingerprint: string | null, ms = 15_000): Promise<void> {
+  const tls = await tlsOptionsFor(url, fingerprint);
+  for (const deadline = Date.now() + ms; ; ) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = mqtt.connect(url, { ...tls, protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: 0, connectTimeout: 5000 });
+      const done = (v: boolean) => {
+        c.end(true);
+        resolve(v);
+      };
+      c.once('connect', () => done(true));
+      c.once('error', () => done(false));
+      c.once('close', () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new SealcamError('E_AUTH', `${url} did not accept the login ${login.username} within ${ms} ms of the configuration reload`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * The misroute fault on NATS: no login may read one account and write another there (the
+ * permissions are acl.ts's), so the relay uses two it makes: the owner's account is read with its
+ * viewer login, and its camera's traffic is written into the stranger's account with a camera login
+ * of the stranger's bound to the same camera id, where the stranger's viewer receives it live and a
+ * store worker files it in the stranger's history.
+ */
+async function natsMisroute(url: string, reader: { username: string; password: string }, writer: { username: string; password: string }, fingerprint: string | null, from: string, to: string, camera: string) {
+  const read = await connectMqtt(url, { ...reader, fingerprint });
+  const write = await connectMqtt(url, { ...writer, fingerprint });
+  const stats = { misrouted: 0 };
+  read.on('message', (topic, payload, packet) => {
+    const channel = topic.split('/')[4];
+    if (channel !== 'seg' && channel !== 'live' && channel !== 'keys' && channel !== 'status') return;
+    stats.misrouted++;
+    write.publish(cameraTopic(to, camera, channel), payload, { qos: channel === 'live' ? 0 : 1, retain: packet.retain });
+  });
+  await read.subscribeAsync(`sc/v1/${from}/${camera}/+`, { qos: 1 });
+  return { stats, close: () => Promise.all([read.endAsync(), write.endAsync()]).then(() => undefined) };
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
@@ -82,28 +143,31 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   await mkdir(resolve(o.out), { recursive: true });
   const out = await mkdtemp(join(resolve(o.out), `run-${new Date().toISOString().replace(/[:.]/g, '-')}-`));
   await writeFile(join(out, DEMO_MARKER), 'made by sealcam demo (one run); nothing else writes or removes it\n');
-  const relayDataDir = join(out, 'relay');
+  const relayDataDir = o.nats ? resolve(o.nats.dataDir) : join(out, 'relay');
   // On someone else's broker the demo leaves nothing behind: no persistent session, no logins.
-  const external = o.broker ? { broker: o.broker, brokerAdmin: o.brokerAdmin ?? null, persistentSession: false, removeLoginsOnClose: true } : {};
+  const external = o.broker && !o.nats ? { broker: o.broker, brokerAdmin: o.brokerAdmin ?? null, persistentSession: false, removeLoginsOnClose: true } : {};
   // On a shared broker, account names (topic namespaces, login names) of this run's own.
-  const tag = o.broker ? `-${toHex(systemRandom(3))}` : '';
+  const tag = o.broker || o.nats ? `-${toHex(systemRandom(3))}` : '';
   const HOME = `home${tag}`;
   const STRANGER = `stranger${tag}`;
   // The embedded relay uses TLS, as `sealcam relay` does by default: a self-signed certificate in
   // this run's directory, whose key the owner pins and the pairing code carries to the camera
   // (§15.8). Through an external broker the demo speaks whatever its URL says (mqtt:// is plaintext).
-  const tls = o.broker ? null : await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] });
+  // On NATS, the nodes' MQTT listeners use the cluster data directory's certificate when their URLs are mqtts://.
+  const tls = o.nats ? (o.nats.mqttUrls[0]!.startsWith('mqtts:') ? await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] }) : null) : o.broker ? null : await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] });
   // The owner's phone app at /app/, as `sealcam relay` serves it (skipped, and said, if it cannot be built here).
-  const app = await buildApp().catch((e: unknown) => {
+  // (A NATS store worker serves the history API only.)
+  const app = o.nats ? null : await buildApp().catch((e: unknown) => {
     o.log(`not serving the owner app at /app/: ${e instanceof Error ? e.message : String(e)}`);
     return null;
   });
-  const relay = await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: STRANGER } }, ...external, tls, ...(app ? { app: app.files } : {}), log: o.broker ? o.log : undefined });
-  o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : ''}, ${relay.httpUrl} (fault: misroute to account "${STRANGER}")${relay.fingerprint ? `; relay key ${relay.fingerprint}` : ''}`);
+  const relay = o.nats ? await natsDemoRelay(o.nats, tls, o.log) : await startRelay({ dataDir: relayDataDir, port: 0, wsPort: 0, httpPort: 0, fault: { misroute: { toAccount: STRANGER } }, ...external, tls, ...(app ? { app: app.files } : {}), log: o.broker ? o.log : undefined });
+  o.log(`relay up: ${relay.mqttUrl}${o.broker ? ' (external broker)' : o.nats ? ` (NATS cluster; a store worker on ${relayDataDir})` : ''}, ${relay.httpUrl} (fault: misroute to account "${STRANGER}")${relay.fingerprint ? `; relay key ${relay.fingerprint}` : ''}`);
   /** a relay login as `owner login` stores it: with the relay's key pinned when it has one */
   const pinned = <T extends object>(login: T) => ({ ...login, httpUrl: relay.httpUrl, ...(relay.fingerprint ? { fingerprint: relay.fingerprint } : {}) });
+  let misrouter: Awaited<ReturnType<typeof natsMisroute>> | null = null;
   try {
-    const checksLogins = o.broker ? await brokerChecksLogins(o.broker) : true;
+    const checksLogins = o.broker && !o.nats ? await brokerChecksLogins(o.broker) : true;
     if (!checksLogins) o.log(`WARNING: ${o.broker} accepts any login: every client on it can subscribe to every camera. Only the sealing keeps the video private there.`);
     const board = await loadBoard('sim');
     const ownerLogin = await relay.accounts.addAccount(HOME);
@@ -165,6 +229,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     });
     await strangerLive.subscribeAsync(accountWildcard(STRANGER), { qos: 1 });
 
+    if (o.nats) {
+      // The fault, with a login of the stranger's account bound to this camera id (not `cam-<id>`, which is the camera's own).
+      const writer = await relay.accounts.addUser(STRANGER, 'camera', `misroute-${home.identity.idHex}`, home.identity.idHex);
+      misrouter = await natsMisroute(relay.mqttUrl.split(',')[0]!, ownerLogin, writer, relay.fingerprint, HOME, STRANGER, home.identity.idHex);
+    }
+
     // The camera streams.
     const cameraLogin = (await home.relay())!;
     const uploader = new MqttUploader({ ...cameraLogin, cameraId: home.identity.idHex, spool: await Spool.open(join(home.dir, board.spool.dir), board.spool.maxBytes) });
@@ -210,7 +280,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       for (const r of h.rejected) codes.add(r.code);
       if (h.mp4.length) strangerFrames += (await decodeFrameCodes(h.mp4)).length;
     }
-    if (o.broker) {
+    await misrouter?.close();
+    misrouter = null;
+    if (o.broker || o.nats) {
       // Leave no retained messages of this run's camera on someone else's broker.
       const c = await connectMqtt(relay.mqttUrl, cameraLogin);
       for (const ch of ['keys', 'status'] as const) await c.publishAsync(cameraTopic(HOME, cam, ch), Buffer.alloc(0), { qos: 1, retain: true });
@@ -246,11 +318,28 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       live: { chunksConfirmed: live.chunksConfirmed, chunksUnconfirmed: live.chunksUnconfirmed, rejected: live.rejected, alarms: live.alarms },
       pairing: { confirmationCodeCamera: cameraSide.code, confirmationCodeOwner: ownerPaired.code, scans: scans.framesScanned, msFromCodeInFramesToPaired: pairMs },
       app: app ? { url: `${relay.httpUrl}/app/`, hash: app.hash } : null,
-      broker: { url: relay.mqttUrl, kind: o.broker ? 'external' : 'embedded', checksLogins, relayFingerprint: relay.fingerprint },
+      broker: { url: relay.mqttUrl, kind: o.nats ? 'nats' : o.broker ? 'external' : 'embedded', checksLogins, relayFingerprint: relay.fingerprint },
     };
   } finally {
+    await misrouter?.close().catch(() => undefined);
     await relay.close();
   }
+}
+
+/**
+ * The relay of a demo on NATS: one store worker on the cluster's shared data directory, which
+ * rewrites the cluster's auth.conf for every login it makes and reloads the nodes; each login is
+ * then waited for until the nodes accept it, so the demo's next step can use it at once.
+ */
+async function natsDemoRelay(n: NatsDemoOptions, tls: Awaited<ReturnType<typeof relayTls>> | null, log: (m: string) => void) {
+  const relay = await startNatsRelay({ dataDir: resolve(n.dataDir), servers: n.servers, mqttUrls: n.mqttUrls, httpPort: 0, tls, natsConfigDir: resolve(n.configDir), log });
+  const fingerprint = tls?.fingerprint ?? null;
+  const reload = relay.accounts.mirror!;
+  relay.accounts.mirror = async (login: IssuedCredentials) => {
+    await reload(login);
+    await natsAccepts(n.mqttUrls[0]!, login, fingerprint);
+  };
+  return { accounts: relay.accounts, store: relay.store, httpUrl: relay.httpUrl, mqttUrl: n.mqttUrls.join(','), fingerprint, close: () => relay.close() };
 }
 
 export function registerDemo(program: Command): void {
@@ -267,12 +356,26 @@ export function registerDemo(program: Command): void {
       '--broker <url>',
       'run the story through this external broker (e.g. a Mosquitto you started) instead of the embedded one; the relay attaches its store and misroutes by republishing. The broker must accept the demo\'s new logins: give --broker-admin, or use a broker that accepts any login (mosquitto -p PORT)',
     )
+    .option('--nats <urls>', 'run the story through a NATS cluster (relay nats-config): nats://h1:p1,nats://h2:p2; needs --mqtt-urls, --nats-config and --data. The demo runs one store worker there, and its accounts (home-<tag>, stranger-<tag>) and segments stay in --data')
+    .option('--mqtt-urls <urls>', "with --nats: the cluster's MQTT listeners, mqtt(s)://h1:p1,…")
+    .option('--nats-config <dir>', 'with --nats: the folder relay nats-config wrote; the demo adds its logins to its auth.conf and reloads the nodes of this machine')
+    .option('--data <dir>', "with --nats: the cluster's shared relay data directory (the one relay nats-config and the store workers use)")
     .option('--broker-admin <file>', "the broker's dynamic-security admin login, as relay mosquitto-config --dynamic-security keeps it (<data>/broker-admin.json); the demo adds its logins and rules through it, and removes them when it ends")
-    .action(async (opts: { seconds: number; out: string; report?: string; broker?: string; brokerAdmin?: string }) => {
+    .action(async (opts: { seconds: number; out: string; report?: string; broker?: string; brokerAdmin?: string; nats?: string; mqttUrls?: string; natsConfig?: string; data?: string }) => {
       if (opts.brokerAdmin && !opts.broker) throw new SealcamError('E_BAD_ARGUMENT', '--broker-admin needs --broker');
+      if (opts.nats && opts.broker) throw new SealcamError('E_BAD_ARGUMENT', '--nats and --broker exclude each other');
+      if (!opts.nats && (opts.mqttUrls || opts.natsConfig || opts.data)) throw new SealcamError('E_BAD_ARGUMENT', '--mqtt-urls, --nats-config and --data go with --nats');
+      if (opts.nats && !(opts.mqttUrls && opts.natsConfig && opts.data)) throw new SealcamError('E_BAD_ARGUMENT', '--nats needs --mqtt-urls, --nats-config and --data (as sealcam relay nats-config prints them)');
+      const list = (v: string, schemes: string[], name: string) =>
+        v.split(',').map((u) => {
+          const url = u.trim();
+          if (!schemes.some((s) => url.startsWith(`${s}://`))) throw new SealcamError('E_BAD_ARGUMENT', `${name}: expected ${schemes.join(' or ')}:// URLs, got ${JSON.stringify(url)}`);
+          return url;
+        });
+      const nats = opts.nats ? { servers: list(opts.nats, ['nats', 'tls'], '--nats'), mqttUrls: list(opts.mqttUrls!, ['mqtt', 'mqtts'], '--mqtt-urls'), configDir: opts.natsConfig!, dataDir: opts.data! } : null;
       const brokerAdmin = opts.brokerAdmin ? await readBrokerAdmin(resolve(opts.brokerAdmin)) : null;
       if (opts.brokerAdmin && !brokerAdmin) throw new SealcamError('E_CONFIG', `${opts.brokerAdmin}: no such file`);
-      const report = await runDemo({ seconds: opts.seconds, out: opts.out, ...(opts.broker ? { broker: opts.broker, brokerAdmin } : {}), log: (m) => process.stderr.write(`${m}\n`) });
+      const report = await runDemo({ seconds: opts.seconds, out: opts.out, ...(opts.broker ? { broker: opts.broker, brokerAdmin } : {}), ...(nats ? { nats } : {}), log: (m) => process.stderr.write(`${m}\n`) });
       const f = (n: number | null) => (n === null ? 'n/a' : `${Math.round(n)} ms`);
       process.stdout.write(
         [
