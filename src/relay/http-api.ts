@@ -187,11 +187,13 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
       return json(200, await o.accounts.issueProvisioningToken(account));
     }
     if (req.method !== 'GET') throw new HttpError(405, 'E_BAD_REQUEST', 'method not allowed');
-    if (parts.length === 4 && parts[3] === 'usage') return json(200, o.store.usage(account));
+    // What other workers sharing the store directory filed or evicted (NATS scale-out), at a bounded cost (store.ts rescan).
+    if (parts.length === 4 && parts[3] === 'usage') return json(200, (await o.store.rescan(account), o.store.usage(account)));
     if (parts[3] !== 'cameras') throw new HttpError(404, 'E_NOT_FOUND', 'not found');
-    if (parts.length === 4) return json(200, o.store.cameraSummaries(account));
+    if (parts.length === 4) return json(200, (await o.store.rescan(account), o.store.cameraSummaries(account)));
     const camera = parts[4]!;
     if (!/^[0-9a-f]{32}$/.test(camera)) throw new HttpError(400, 'E_BAD_REQUEST', 'camera id: expected 32 lowercase hex digits');
+    await o.store.rescan(account, camera);
     const q = url.searchParams;
     if (parts[5] === 'segments' && parts.length === 6) {
       const since = optionalTime(q.get('since'), 'since');

@@ -17,7 +17,7 @@
  */
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SealcamError } from '../protocol/errors.js';
 import { decodeHeader, type SegmentHeader } from '../protocol/envelope.js';
 import { equalBytes, toHex } from '../protocol/bytes.js';
@@ -121,6 +121,8 @@ interface AccountState extends RefusalRecord {
 }
 
 const SEG_RE = /^(\d{10})-(\d{16})\.scs$/;
+/** the shortest time between two rescans of one directory (OpaqueStore.rescan) */
+const RESCAN_MIN_MS = 1000;
 const KEY_RE = /^(\d{10})\.sck$/;
 const LEVEL_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -128,6 +130,8 @@ export class OpaqueStore {
   private readonly cams = new Map<string, CameraState>();
   private readonly accounts = new Map<string, AccountState>();
   private readonly checkedDirs = new Set<string>();
+  /** when each camera's (and account's) directory may next be rescanned for other workers' files */
+  private readonly rescanAfter = new Map<string, number>();
   private totalBytes = 0;
   readonly stats = { stored: 0, duplicates: 0, conflicts: 0, rejected: 0, evicted: 0, refusedQuota: 0, gone: 0 };
 
@@ -191,7 +195,7 @@ export class OpaqueStore {
     const dir = await this.cameraDir(account, camera, 'seg');
     const entry: StoredSegment = { account, camera, epoch: header.epoch, seq: header.seq, captureTime: header.captureTime, bytes: envelope.length, storedAt: now, final: header.final, kind: header.kind };
     await writeFileAtomic(join(dir, segName(entry.epoch, entry.seq)), envelope, 0o600);
-    this.addSegment(entry);
+    if (!this.indexed(account, camera, { seq: entry.seq })) this.addSegment(entry); // a rescan may have listed the file already
     cam.status = 'ok';
     this.account(account).status = 'ok';
     this.stats.stored++;
@@ -216,11 +220,78 @@ export class OpaqueStore {
     const dir = await this.cameraDir(account, camera, 'keys');
     await writeFileAtomic(join(dir, keyName(epoch)), announcement, 0o600);
     if (old) this.forget({ type: 'key', ...old });
+    const listed = cam.keys.find((k) => k.epoch === epoch); // by a rescan meanwhile
+    if (listed) this.forget({ type: 'key', ...listed });
     this.addAnnouncement({ account, camera, epoch, bytes: announcement.length, storedAt: now });
     cam.status = 'ok';
     this.account(account).status = 'ok';
     await this.applyAgeLimit(now);
     return true;
+  }
+
+  /**
+   * Catch up with files other processes filed into, or evicted from, the same store directory
+   * (stateless NATS store workers share one, docs/SCALING.md): the camera directories of `account`,
+   * and for `camera` (or every camera found) its seg/ and keys/ names against the index. Only names
+   * the index lacks are opened. Bounded: a directory is read again only after RESCAN_MIN_MS, or
+   * after 20 times what its last scan took if that is longer, so rescans cost at most ~5 % of the
+   * time even for a camera with a month of segments.
+   */
+  async rescan(account: string, camera?: string): Promise<void> {
+    if (!LEVEL_RE.test(account)) return;
+    const cameras = camera === undefined ? await this.scanned(account, () => privateSubdirs(join(this.root, account))) : [camera];
+    for (const c of cameras ?? this.cameras(account)) {
+      if (/^[0-9a-f]{32}$/.test(c)) await this.scanned(`${account}/${c}`, () => this.rescanCamera(account, c));
+    }
+  }
+
+  /** Run `scan` unless the directory `k` was scanned too recently (then undefined). */
+  private async scanned<T>(k: string, scan: () => Promise<T>): Promise<T | undefined> {
+    const now = Date.now();
+    if ((this.rescanAfter.get(k) ?? 0) > now) return undefined;
+    const t0 = performance.now();
+    try {
+      return await scan();
+    } finally {
+      this.rescanAfter.set(k, Date.now() + Math.max(RESCAN_MIN_MS, 20 * (performance.now() - t0)));
+    }
+  }
+
+  private async rescanCamera(account: string, camera: string): Promise<void> {
+    for (const leaf of ['seg', 'keys'] as const) {
+      const dir = join(this.root, account, camera, leaf);
+      const names = await readdir(dir, { withFileTypes: true }).catch(() => null);
+      if (!names) continue;
+      if (!this.checkedDirs.has(dir)) {
+        await ensurePrivateDir(dir, `store/${account}/${camera}/${leaf}`);
+        this.checkedDirs.add(dir);
+      }
+      const onDisk = new Set<string>();
+      for (const e of names) {
+        if (e.name.startsWith('.') || !e.isFile()) continue; // temporary files and symlinks are never read
+        onDisk.add(e.name);
+        const seg = leaf === 'seg' ? SEG_RE.exec(e.name) : null;
+        const k = leaf === 'keys' ? KEY_RE.exec(e.name) : null;
+        if (!seg && !k) continue;
+        if (this.indexed(account, camera, seg ? { seq: Number(seg[2]) } : { epoch: Number(k![1]) })) continue;
+        const entry = await readEntry(account, camera, leaf, join(dir, e.name), e.name).catch(() => null);
+        // Checked again after the await: this process may have filed it meanwhile.
+        if (!entry || this.indexed(account, camera, entry.type === 'seg' ? { seq: entry.seq } : { epoch: entry.epoch })) continue;
+        if (entry.type === 'seg') this.addSegment(entry);
+        else this.addAnnouncement(entry);
+      }
+      // Files another worker evicted (retention, quota) leave the index too.
+      const cam = this.cams.get(key(account, camera));
+      const listed: Entry[] = leaf === 'seg' ? (cam?.segments ?? []).map((x) => ({ ...x, type: 'seg' as const })) : (cam?.keys ?? []).map((x) => ({ ...x, type: 'key' as const }));
+      for (const e of listed) if (!onDisk.has(basename(e.type === 'seg' ? segPath(this.root, e) : keyPath(this.root, e)))) this.forget(e);
+    }
+  }
+
+  private indexed(account: string, camera: string, what: { seq: number } | { epoch: number }): boolean {
+    const cam = this.cams.get(key(account, camera));
+    if (!cam) return false;
+    if ('seq' in what) return cam.segments[seqIndex(cam.segments, what.seq)]?.seq === what.seq;
+    return cam.keys.some((k) => k.epoch === what.epoch);
   }
 
   cameras(account: string): string[] {
