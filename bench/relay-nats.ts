@@ -10,7 +10,7 @@
  *      (acknowledged by a node) and never stored.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as natsConnect } from '@nats-io/transport-node';
@@ -39,7 +39,7 @@ export interface NodeKillResult {
   envelopesStored: number;
   /** acknowledged by the cluster (left the camera's spool) and never stored */
   lost: number;
-  /** still in a camera's spool when the run ended (not lost: the camera still holds them) */
+  /** not stored and still in a camera's spool when the run ended (not lost: the camera still holds them) */
   stillSpooled: number;
   p50ms: number;
   p99ms: number;
@@ -174,7 +174,17 @@ async function nodeKillRun(o: { dataDir: string; cluster: TestNatsCluster; nodeP
     say('nats goal run: waiting for the spools to drain (60 s at most) and the store (30 s more)');
     await Promise.allSettled(uploaders.map((u) => u.flush(60_000)));
     const stored = await drainStored(o.dataDir, storedBefore, sent, 30_000);
-    const stillSpooled = spools.reduce((a, s) => a + s.pending().length, 0);
+    // Per camera: a seq is lost only if it is neither stored nor still in the camera's spool (with
+    // storage receipts a stored envelope may still wait in the spool for its receipt).
+    let accounted = 0;
+    let stillSpooled = 0;
+    for (const [i, c] of o.cameras.entries()) {
+      const names = await readdir(join(o.dataDir, 'store', 'bench', c.cameraId, 'seg')).catch(() => [] as string[]);
+      const stored = new Set(names.map((n) => Number(/-(\d+)\.scs$/.exec(n)?.[1])).filter((q) => q >= o.seqBase && q < o.seqBase + rounds));
+      const spooled = spools[i]!.pending().filter((q) => q >= o.seqBase && q < o.seqBase + rounds && !stored.has(q));
+      stillSpooled += spooled.length;
+      accounted += stored.size + spooled.length;
+    }
     const cpuAfter = await Promise.all([...o.nodePids.slice(1), ...o.workerPids].map(cpuSeconds));
     const cpu = killedNodeCpu - cpuBefore[0]! + cpuAfter.reduce((a, b, i) => a + b - cpuBefore[i + 1]!, 0);
     const { p50, p99 } = view.percentiles();
@@ -184,7 +194,7 @@ async function nodeKillRun(o: { dataDir: string; cluster: TestNatsCluster; nodeP
       killedAtSecond: killAt / 1000,
       envelopesSent: sent,
       envelopesStored: stored,
-      lost: sent - stored - stillSpooled,
+      lost: sent - accounted,
       stillSpooled,
       p50ms: p50,
       p99ms: p99,
