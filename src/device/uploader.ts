@@ -389,9 +389,12 @@ export class MqttUploader implements EnvelopeSink {
       if (!envelope) continue;
       const pieces = splitForTransport(envelope, this.o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
       const previous = this.resendAt.get(seq);
-      if (previous) this.stats.resent++;
-      // Every piece carries the envelope's commitment (§10.1), which is also its receipt id.
-      if (this.receipts) this.unconfirmed.set(toHex(decodeTransportChunk(pieces[0]!).envelopeHash), { channel: 'seg', seq });
+      if (this.receipts) {
+        // Every piece carries the envelope's commitment (§10.1), which is also its receipt id.
+        const id = toHex(decodeTransportChunk(pieces[0]!).envelopeHash);
+        if (this.unconfirmed.has(id)) this.stats.resent++; // sent before (on this connection or an earlier one)
+        this.unconfirmed.set(id, { channel: 'seg', seq });
+      }
       try {
         // All pieces in flight at once on one connection keeps their order; wait for every PUBACK.
         await Promise.race([Promise.all(pieces.map((p) => this.publish(this.topics.seg, p, 1, false))), this.lost]);

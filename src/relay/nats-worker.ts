@@ -129,7 +129,10 @@ export async function startNatsWorker(o: NatsWorkerOptions): Promise<NatsWorker>
 
   const js = jetstream(nc);
   const consumer = await js.consumers.get(NATS_UPLOAD_STREAM, NATS_STORE_CONSUMER);
-  const messages = await consumer.consume({ max_messages: 64 });
+  // Pull requests of 5 s (not the client's default 30 s): when a node dies with the consumer's
+  // leader, the open request is lost and only missed heartbeats (half the expiry, twice) reveal it;
+  // with 30 s the workers stood still up to a minute after a node kill, with 5 s a few seconds.
+  const messages = await consumer.consume({ max_messages: 64, expires: 5_000 });
   const loop = (async () => {
     for await (const m of messages) {
       try {

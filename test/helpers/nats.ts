@@ -1,5 +1,6 @@
 /** A real nats-server cluster for tests (issue 15): nodes on free loopback ports, killed and started again by index. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountStore } from '../../src/relay/accounts.js';
 import { writeNatsConfig, type NatsClusterConfig, type NatsNodePorts } from '../../src/relay/nats-config.js';
@@ -18,6 +19,19 @@ export interface TestNatsCluster {
 }
 
 export async function startNatsCluster(accounts: AccountStore, dataDir: string, outDir: string, nodes = 3): Promise<TestNatsCluster> {
+  // A free port can be taken by another process between freePort() and nats-server's bind (tests
+  // run two files at once); a node that exits at start is therefore tried again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(accounts, dataDir, outDir, nodes);
+    } catch (e) {
+      if (attempt >= 3 || !(e as Error).message.includes('exited at start')) throw e;
+      await rm(join(outDir, 'js'), { recursive: true, force: true }); // no state of the failed start
+    }
+  }
+}
+
+async function startNatsClusterOnce(accounts: AccountStore, dataDir: string, outDir: string, nodes: number): Promise<TestNatsCluster> {
   const ports: NatsNodePorts[] = [];
   for (let i = 0; i < nodes; i++) ports.push({ client: await freePort(), cluster: await freePort(), mqtt: await freePort() });
   const { logins } = await natsLogins(accounts, dataDir);
@@ -25,9 +39,16 @@ export async function startNatsCluster(accounts: AccountStore, dataDir: string, 
   const procs: (ChildProcess | null)[] = ports.map(() => null);
   // SC_NATS_LOG=/tmp/x keeps each node's log in /tmp/x-<i>.log (for a failing run).
   const start = async (i: number) => {
-    const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: 'ignore' });
+    const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs[i] = p;
-    await waitForPort(ports[i]!.mqtt, 30_000); // the MQTT listener opens once JetStream has a leader: seconds on a loaded machine
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    const exited = new Promise<never>((_, reject) => p.once('exit', (code, signal) => reject(new Error(`nats-server node ${i + 1} exited at start (${code ?? signal}): ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+    exited.catch(() => undefined);
+    // The MQTT listener opens once JetStream has a leader: seconds on a loaded machine.
+    await Promise.race([waitForPort(ports[i]!.mqtt, 30_000), exited]).catch((e: Error) => {
+      throw p.exitCode === null && p.signalCode === null ? new Error(`${e.message} (nats-server node ${i + 1} still running; its last words: ${err.trim().split('\n').slice(-3).join(' | ') || 'none'})`) : e;
+    });
   };
   const kill = async (i: number) => {
     const p = procs[i];
