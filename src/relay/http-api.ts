@@ -193,8 +193,12 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     if (parts.length === 4) return json(200, (await o.store.rescan(account), o.store.cameraSummaries(account)));
     const camera = parts[4]!;
     if (!/^[0-9a-f]{32}$/.test(camera)) throw new HttpError(400, 'E_BAD_REQUEST', 'camera id: expected 32 lowercase hex digits');
-    await o.store.rescan(account, camera);
     const q = url.searchParams;
+    // Listings rescan; one file is looked up in the index first and rescanned only when it is not
+    // there, so a listed file that vanished from disk stays a 410 E_GONE (not a quiet 404).
+    const listing = parts.length === 6;
+    if (listing) await o.store.rescan(account, camera);
+    const orRescan = async <T>(find: () => Promise<T | null>): Promise<T | null> => (await find()) ?? (await o.store.rescan(account, camera), await find());
     if (parts[5] === 'segments' && parts.length === 6) {
       const since = optionalTime(q.get('since'), 'since');
       const until = optionalTime(q.get('until'), 'until');
@@ -205,7 +209,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     }
     if (parts[5] === 'segments' && parts.length === 7) {
       const seq = canonical(parts[6]!, 'seq', Number.MAX_SAFE_INTEGER);
-      const file = await o.store.openSegment(account, camera, seq);
+      const file = await orRescan(() => o.store.openSegment(account, camera, seq));
       if (!file) throw new HttpError(404, 'E_NOT_FOUND', `no segment ${seq}`);
       return sendFile(res, file);
     }
@@ -217,7 +221,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     }
     if (parts[5] === 'keys' && parts.length === 7) {
       const epoch = canonical(parts[6]!, 'epoch', MAX_EPOCH);
-      const file = await o.store.openAnnouncement(account, camera, epoch);
+      const file = await orRescan(() => o.store.openAnnouncement(account, camera, epoch));
       if (!file) throw new HttpError(404, 'E_NOT_FOUND', `no announcement for epoch ${epoch}`);
       return sendFile(res, file);
     }
