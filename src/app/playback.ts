@@ -63,10 +63,18 @@ export class Playback {
     this.onChange(this.state);
   }
 
-  /** The segment holding `ms`, or the first one after it (a gap), or the last one. */
+  /**
+   * The segment holding `ms` — the latest one starting at or before it, since a segment's duration
+   * can reach a few ms past the next one's start — or the first one after it (a gap), or the last.
+   */
   private segmentAt(ms: number): number {
-    const i = this.clip.findIndex((s) => ms < s.start + s.durationMs);
-    return i >= 0 ? i : this.clip.length - 1;
+    if (this.clip.length === 0) return -1;
+    let i = this.clip.length - 1;
+    while (i > 0 && this.clip[i]!.start > ms) i--;
+    const s = this.clip[i]!;
+    if (s.start > ms) return 0; // before the clip
+    if (ms < s.start + s.durationMs || i === this.clip.length - 1) return i;
+    return i + 1; // in a gap: the next segment
   }
 
   private async run(gen: number, index: number, offsetMs: number, play: boolean): Promise<void> {
