@@ -22,7 +22,17 @@ export async function connectMqtt(url: string, login: MqttLogin, options: { reco
   const servers = urls.length > 1 ? urls.map((u) => new URL(u)).map((u) => ({ host: u.hostname, port: Number(u.port), protocol: u.protocol.slice(0, -1) as 'mqtt' | 'mqtts' })) : undefined;
   const client = mqtt.connect(urls[0]!, { ...(servers ? { servers } : {}), protocolVersion: 4, username: login.username, password: login.password, reconnectPeriod: options.reconnectPeriod ?? 0, connectTimeout: 10_000, ...tls });
   await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
+    // A broker that closes the connection without a CONNACK (a NATS node whose JetStream is not
+    // ready yet does) would otherwise leave this waiting for ever when nothing reconnects.
+    const onClose = () => {
+      client.end(true);
+      reject(new SealcamError('E_BROKER', `relay MQTT ${url} closed the connection before accepting the login; try again shortly`));
+    };
+    if (!(options.reconnectPeriod ?? 0)) client.once('close', onClose);
+    client.once('connect', () => {
+      client.off('close', onClose);
+      resolve();
+    });
     client.once('error', (e) => {
       client.end(true);
       reject(new SealcamError('E_AUTH', `relay MQTT ${url}: ${e.message}`));

@@ -1,6 +1,7 @@
 /** A real nats-server cluster for tests (issue 15): nodes on free loopback ports, killed and started again by index. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import mqtt from 'mqtt';
 import { join } from 'node:path';
 import type { AccountStore } from '../../src/relay/accounts.js';
 import { writeNatsConfig, type NatsClusterConfig, type NatsNodePorts } from '../../src/relay/nats-config.js';
@@ -61,11 +62,33 @@ async function startNatsClusterOnce(accounts: AccountStore, dataDir: string, out
   const cluster = { config, ports, start, kill, stop: async () => Promise.all(ports.map((_, i) => kill(i))).then(() => undefined) };
   try {
     await Promise.all(ports.map((_, i) => start(i)));
+    // The MQTT port opens before the node takes logins (it closes them for a few more seconds
+    // while its JetStream assets come up): ready when a wrong login is refused by a CONNACK.
+    await Promise.all(ports.map((p) => mqttRefusesLogin(p.mqtt, 30_000)));
   } catch (e) {
     await cluster.stop();
     throw e;
   }
   return cluster;
+}
+
+async function mqttRefusesLogin(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: 'readiness-probe', password: 'x', reconnectPeriod: 0, connectTimeout: 2000 });
+      const done = (v: boolean) => {
+        c.end(true);
+        resolve(v);
+      };
+      c.once('connect', () => done(true));
+      c.once('error', (e) => done([4, 5].includes((e as { code?: number }).code ?? -1)));
+      c.once('close', () => done(false));
+    });
+    if (answered) return;
+    if (Date.now() > deadline) throw new Error(`nats-server MQTT port ${port} did not take logins within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** A store worker in its own process (test/helpers/nats-worker-process.ts), so it can be killed with SIGKILL. */

@@ -41,4 +41,4 @@ async function makeSetup(label: string): Promise<Setup> {
   };
 }
 
-uploaderContract(test, 'embedded aedes relay', (_t, label) => makeSetup(label), Number(process.env.SEALCAM_OUTAGE_SECONDS ?? 30));
+uploaderContract(test, 'embedded aedes relay', (_t, label) => makeSetup(label), Number(process.env.SEALCAM_OUTAGE_SECONDS ?? 12)); // longer cuts (60 s, past the spool) run in npm run bench:soak
