@@ -23,7 +23,7 @@
  * Default: none, so only the relay's own /app/ (same origin) can read it.
  */
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import type { OpenedFile } from './store-backend.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { TLS_HANDSHAKE_TIMEOUT_MS, type TlsIdentity } from './tls.js';
@@ -269,13 +269,13 @@ async function writePage(res: ServerResponse, page: Page<unknown>): Promise<void
   res.end(`],"next":${JSON.stringify(page.next)}}\n`);
 }
 
-/** A stored file streamed from its (O_NOFOLLOW) handle; never read whole into memory. */
-async function sendFile(res: ServerResponse, file: { size: number; handle: FileHandle }): Promise<void> {
+/** A stored file streamed from the store's backend (a file opened O_NOFOLLOW, or an object); never read whole into memory. */
+async function sendFile(res: ServerResponse, file: OpenedFile): Promise<void> {
   try {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.size, 'cache-control': 'no-store' });
-    await pipeline(file.handle.createReadStream({ start: 0, end: Math.max(0, file.size - 1), autoClose: false }), res);
+    await pipeline(file.body(), res);
   } finally {
-    await file.handle.close();
+    await file.close();
   }
 }
 

@@ -8,21 +8,21 @@
  *
  * Each file is written atomically (exclusive temporary file, fsync, rename), so the directory
  * itself is the index and a crash can leave no half-written segment in it; an in-memory index is
- * rebuilt from it at start. No symlink inside the store is ever followed (data-dir.ts).
+ * rebuilt from it at start. No symlink inside the store is ever followed (data-dir.ts). The same
+ * names can live in a replicated JetStream object store instead (store-backend.ts, the NATS
+ * scale-out): `OpaqueStore.openOn(backend)`.
  *
  * Retention is per account (PROTOCOL.md §15.5): an account's segments and announcements together
  * stay under its quota and the age limit, and making room only ever evicts the uploading
  * account's own oldest files. What cannot fit even then is refused (E_QUOTA) and shown in the
  * account's usage and its camera's status.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { SealcamError } from '../protocol/errors.js';
 import { decodeHeader, type SegmentHeader } from '../protocol/envelope.js';
 import { equalBytes, toHex } from '../protocol/bytes.js';
-import { readFileNoFollow, writeFileAtomic } from '../media/atomic-file.js';
 import { ensurePrivateDir, openDataDir } from './data-dir.js';
+import { FsBackend, type ListedFile, type Leaf, type OpenedFile, type StoreBackend, type StoreRef } from './store-backend.js';
 
 export interface StoredSegment {
   account: string;
@@ -129,24 +129,29 @@ const LEVEL_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export class OpaqueStore {
   private readonly cams = new Map<string, CameraState>();
   private readonly accounts = new Map<string, AccountState>();
-  private readonly checkedDirs = new Set<string>();
   /** when each camera's (and account's) directory may next be rescanned for other workers' files */
   private readonly rescanAfter = new Map<string, number>();
   private totalBytes = 0;
   readonly stats = { stored: 0, duplicates: 0, conflicts: 0, rejected: 0, evicted: 0, refusedQuota: 0, gone: 0 };
 
   private constructor(
-    readonly root: string,
+    readonly backend: StoreBackend,
     private readonly retention: Required<RetentionPolicy>,
   ) {}
 
+  /** The store in <dataDir>/store (the default backend). */
   static async open(dataDir: string, retention: RetentionPolicy = {}): Promise<OpaqueStore> {
     await openDataDir(dataDir);
     const root = join(dataDir, 'store');
     await ensurePrivateDir(root, 'store/');
+    return OpaqueStore.openOn(new FsBackend(root), retention);
+  }
+
+  /** The store on any backend (a JetStream object store for the NATS workers); the index is rebuilt from it. */
+  static async openOn(backend: StoreBackend, retention: RetentionPolicy = {}): Promise<OpaqueStore> {
     const policy = { maxAgeMs: retention.maxAgeMs ?? DEFAULT_MAX_AGE_MS, maxBytes: retention.maxBytes ?? DEFAULT_MAX_STORE_BYTES, accountQuotaBytes: retention.accountQuotaBytes ?? DEFAULT_ACCOUNT_QUOTA_BYTES };
     for (const [k, v] of Object.entries(policy)) if (!Number.isSafeInteger(v) || v < 1) throw new SealcamError('E_BAD_ARGUMENT', `retention ${k}: expected a positive integer, got ${v}`);
-    const store = new OpaqueStore(root, policy);
+    const store = new OpaqueStore(backend, policy);
     await store.rebuildIndex();
     return store;
   }
@@ -184,7 +189,7 @@ export class OpaqueStore {
     const i = seqIndex(cam.segments, header.seq);
     const same = cam.segments[i];
     if (same && same.seq === header.seq) {
-      if (same.epoch === header.epoch && same.bytes === envelope.length && (await this.sameBytes(segPath(this.root, same), envelope))) {
+      if (same.epoch === header.epoch && same.bytes === envelope.length && (await this.sameBytes(segRef(same), envelope))) {
         this.stats.duplicates++;
         return null;
       }
@@ -192,9 +197,8 @@ export class OpaqueStore {
       throw new SealcamError('E_STORE', `${account}/${camera}: seq ${header.seq} is already stored with other bytes; the first copy is kept`);
     }
     await this.makeRoom(account, camera, envelope.length, now);
-    const dir = await this.cameraDir(account, camera, 'seg');
     const entry: StoredSegment = { account, camera, epoch: header.epoch, seq: header.seq, captureTime: header.captureTime, bytes: envelope.length, storedAt: now, final: header.final, kind: header.kind };
-    await writeFileAtomic(join(dir, segName(entry.epoch, entry.seq)), envelope, 0o600);
+    await this.backend.write(segRef(entry), envelope, { captureTime: entry.captureTime, final: entry.final, kind: entry.kind });
     if (!this.indexed(account, camera, { seq: entry.seq })) this.addSegment(entry); // a rescan may have listed the file already
     cam.status = 'ok';
     this.account(account).status = 'ok';
@@ -212,13 +216,12 @@ export class OpaqueStore {
     checkLevels(account, camera);
     const cam = this.camera(account, camera);
     const old = cam.keys.find((k) => k.epoch === epoch);
-    if (old && old.bytes === announcement.length && (await this.sameBytes(keyPath(this.root, old), announcement))) {
+    if (old && old.bytes === announcement.length && (await this.sameBytes(keyRef(old), announcement))) {
       this.stats.duplicates++;
       return false;
     }
     await this.makeRoom(account, camera, announcement.length - (old?.bytes ?? 0), now, old);
-    const dir = await this.cameraDir(account, camera, 'keys');
-    await writeFileAtomic(join(dir, keyName(epoch)), announcement, 0o600);
+    await this.backend.write(keyRef({ account, camera, epoch }), announcement, null);
     if (old) this.forget({ type: 'key', ...old });
     const listed = cam.keys.find((k) => k.epoch === epoch); // by a rescan meanwhile
     if (listed) this.forget({ type: 'key', ...listed });
@@ -239,7 +242,7 @@ export class OpaqueStore {
    */
   async rescan(account: string, camera?: string): Promise<void> {
     if (!LEVEL_RE.test(account)) return;
-    const cameras = camera === undefined ? await this.scanned(account, () => privateSubdirs(join(this.root, account))) : [camera];
+    const cameras = camera === undefined ? await this.scanned(account, () => this.backend.cameras(account)) : [camera];
     for (const c of cameras ?? this.cameras(account)) {
       if (/^[0-9a-f]{32}$/.test(c)) await this.scanned(`${account}/${c}`, () => this.rescanCamera(account, c));
     }
@@ -259,22 +262,16 @@ export class OpaqueStore {
 
   private async rescanCamera(account: string, camera: string): Promise<void> {
     for (const leaf of ['seg', 'keys'] as const) {
-      const dir = join(this.root, account, camera, leaf);
-      const names = await readdir(dir, { withFileTypes: true }).catch(() => null);
-      if (!names) continue;
-      if (!this.checkedDirs.has(dir)) {
-        await ensurePrivateDir(dir, `store/${account}/${camera}/${leaf}`);
-        this.checkedDirs.add(dir);
-      }
-      const onDisk = new Set<string>();
-      for (const e of names) {
-        if (e.name.startsWith('.') || !e.isFile()) continue; // temporary files and symlinks are never read
-        onDisk.add(e.name);
-        const seg = leaf === 'seg' ? SEG_RE.exec(e.name) : null;
-        const k = leaf === 'keys' ? KEY_RE.exec(e.name) : null;
+      const files = await this.backend.list(account, camera, leaf);
+      if (!files) continue;
+      const present = new Set<string>();
+      for (const f of files) {
+        present.add(f.name);
+        const seg = leaf === 'seg' ? SEG_RE.exec(f.name) : null;
+        const k = leaf === 'keys' ? KEY_RE.exec(f.name) : null;
         if (!seg && !k) continue;
         if (this.indexed(account, camera, seg ? { seq: Number(seg[2]) } : { epoch: Number(k![1]) })) continue;
-        const entry = await readEntry(account, camera, leaf, join(dir, e.name), e.name).catch(() => null);
+        const entry = await this.entryOf(account, camera, leaf, f).catch(() => null);
         // Checked again after the await: this process may have filed it meanwhile.
         if (!entry || this.indexed(account, camera, entry.type === 'seg' ? { seq: entry.seq } : { epoch: entry.epoch })) continue;
         if (entry.type === 'seg') this.addSegment(entry);
@@ -283,7 +280,7 @@ export class OpaqueStore {
       // Files another worker evicted (retention, quota) leave the index too.
       const cam = this.cams.get(key(account, camera));
       const listed: Entry[] = leaf === 'seg' ? (cam?.segments ?? []).map((x) => ({ ...x, type: 'seg' as const })) : (cam?.keys ?? []).map((x) => ({ ...x, type: 'key' as const }));
-      for (const e of listed) if (!onDisk.has(basename(e.type === 'seg' ? segPath(this.root, e) : keyPath(this.root, e)))) this.forget(e);
+      for (const e of listed) if (!present.has(refOf(e).name)) this.forget(e);
     }
   }
 
@@ -364,48 +361,41 @@ export class OpaqueStore {
    * from disk (or replaced by a symlink, which is never followed) is dropped from the index and
    * is E_GONE.
    */
-  async openSegment(account: string, camera: string, seq: number): Promise<{ size: number; handle: FileHandle } | null> {
+  async openSegment(account: string, camera: string, seq: number): Promise<OpenedFile | null> {
     const cam = this.cams.get(key(account, camera));
     const entry = cam?.segments[seqIndex(cam.segments, seq)];
     if (!entry || entry.seq !== seq) return null;
-    return this.openListed({ type: 'seg', ...entry }, segPath(this.root, entry), `segment ${seq}`);
+    return this.openListed({ type: 'seg', ...entry }, `segment ${seq}`);
   }
 
-  async openAnnouncement(account: string, camera: string, epoch: number): Promise<{ size: number; handle: FileHandle } | null> {
+  async openAnnouncement(account: string, camera: string, epoch: number): Promise<OpenedFile | null> {
     const entry = this.cams.get(key(account, camera))?.keys.find((k) => k.epoch === epoch);
     if (!entry) return null;
-    return this.openListed({ type: 'key', ...entry }, keyPath(this.root, entry), `announcement ${epoch}`);
+    return this.openListed({ type: 'key', ...entry }, `announcement ${epoch}`);
   }
 
   async readSegment(account: string, camera: string, seq: number): Promise<Uint8Array | null> {
-    const f = await this.openSegment(account, camera, seq);
-    if (!f) return null;
-    try {
-      return new Uint8Array(await f.handle.readFile());
-    } finally {
-      await f.handle.close();
-    }
+    const cam = this.cams.get(key(account, camera));
+    const entry = cam?.segments[seqIndex(cam.segments, seq)];
+    if (!entry || entry.seq !== seq) return null;
+    const bytes = await this.backend.read(segRef(entry));
+    if (!bytes) this.gone({ type: 'seg', ...entry }, `segment ${seq}`);
+    return bytes;
   }
 
   /** Every announcement of a camera with its bytes (tests and audits; the HTTP API pages instead). */
   async announcements(account: string, camera: string): Promise<{ epoch: number; bytes: Uint8Array }[]> {
     const out: { epoch: number; bytes: Uint8Array }[] = [];
-    for (const k of this.cams.get(key(account, camera))?.keys ?? []) out.push({ epoch: k.epoch, bytes: new Uint8Array(await readFileNoFollow(keyPath(this.root, k))) });
+    for (const k of this.cams.get(key(account, camera))?.keys ?? []) {
+      const bytes = await this.backend.read(keyRef(k));
+      if (bytes) out.push({ epoch: k.epoch, bytes });
+    }
     return out;
   }
 
   /** Every file the store holds (for audits such as "no plaintext at rest"). */
-  async allFiles(): Promise<string[]> {
-    const out: string[] = [];
-    const walk = async (dir: string) => {
-      for (const e of await readdir(dir, { withFileTypes: true })) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else out.push(p);
-      }
-    };
-    await walk(this.root);
-    return out;
+  allFiles(): Promise<string[]> {
+    return this.backend.allFiles();
   }
 
   // ---- retention --------------------------------------------------------------------------
@@ -475,7 +465,7 @@ export class OpaqueStore {
   }
 
   private async evict(e: Entry): Promise<void> {
-    await rm(e.type === 'seg' ? segPath(this.root, e) : keyPath(this.root, e), { force: true });
+    await this.backend.remove(refOf(e));
     this.forget(e);
     const a = this.account(e.account);
     if (e.type === 'seg') a.evictedSegments++;
@@ -557,66 +547,51 @@ export class OpaqueStore {
     }
   }
 
-  private async openListed(e: Entry, path: string, what: string): Promise<{ size: number; handle: FileHandle }> {
-    let handle: FileHandle;
-    try {
-      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ELOOP') throw err;
-      this.forget(e);
-      this.stats.gone++;
-      throw new SealcamError('E_GONE', `${what} was listed but is no longer in the store`);
-    }
-    const st = await handle.stat();
-    if (!st.isFile()) {
-      await handle.close();
-      this.forget(e);
-      this.stats.gone++;
-      throw new SealcamError('E_GONE', `${what} was listed but is no longer in the store`);
-    }
-    return { size: st.size, handle };
+  /** A listed file opened for reading; one that is gone (or is not a regular file) leaves the index: E_GONE. */
+  private async openListed(e: Entry, what: string): Promise<OpenedFile> {
+    return (await this.backend.open(refOf(e))) ?? this.gone(e, what);
   }
 
-  private async sameBytes(path: string, bytes: Uint8Array): Promise<boolean> {
-    const stored = await readFileNoFollow(path).catch(() => null);
-    return stored !== null && equalBytes(new Uint8Array(stored), bytes);
+  private gone(e: Entry, what: string): never {
+    this.forget(e);
+    this.stats.gone++;
+    throw new SealcamError('E_GONE', `${what} was listed but is no longer in the store`);
   }
 
-  /** store/<a>/<c>/<leaf>, each level created 0700 and checked (never a symlink) once. */
-  private async cameraDir(account: string, camera: string, leaf: 'seg' | 'keys'): Promise<string> {
-    const levels = [account, camera, leaf];
-    let dir = this.root;
-    for (let i = 0; i < levels.length; i++) {
-      dir = join(dir, levels[i]!);
-      if (this.checkedDirs.has(dir)) continue;
-      await ensurePrivateDir(dir, `store/${levels.slice(0, i + 1).join('/')}`);
-      this.checkedDirs.add(dir);
+  private async sameBytes(ref: StoreRef, bytes: Uint8Array): Promise<boolean> {
+    const stored = await this.backend.read(ref).catch(() => null);
+    return stored !== null && equalBytes(stored, bytes);
+  }
+
+  /** An index entry for a listed file: names give the epoch and seq, the header (or the backend's copy of it) the rest. */
+  private async entryOf(account: string, camera: string, leaf: Leaf, f: ListedFile): Promise<Entry | null> {
+    if (leaf === 'keys') {
+      const m = KEY_RE.exec(f.name);
+      return m ? { type: 'key', account, camera, epoch: Number(m[1]), bytes: f.bytes, storedAt: f.storedAt } : null;
     }
-    return dir;
+    const m = SEG_RE.exec(f.name);
+    if (!m) return null;
+    let meta = f.meta;
+    if (!meta) {
+      const head = await this.backend.readHead({ account, camera, leaf, name: f.name }, 80);
+      if (!head) return null;
+      try {
+        const h = decodeHeader(head);
+        meta = { captureTime: h.captureTime, final: h.final, kind: h.kind };
+      } catch {
+        return null;
+      }
+    }
+    return { type: 'seg', account, camera, epoch: Number(m[1]), seq: Number(m[2]), bytes: f.bytes, storedAt: f.storedAt, ...meta };
   }
 
   private async rebuildIndex(): Promise<void> {
-    const STALE_TEMP_MS = 10 * 60_000;
     const found: Entry[] = [];
-    for (const account of await privateSubdirs(this.root)) {
-      for (const camera of await privateSubdirs(join(this.root, account))) {
+    for (const account of await this.backend.accounts()) {
+      for (const camera of await this.backend.cameras(account)) {
         for (const leaf of ['seg', 'keys'] as const) {
-          const dir = join(this.root, account, camera, leaf);
-          const st = await stat(dir).catch(() => null);
-          if (!st) continue;
-          await ensurePrivateDir(dir, `store/${account}/${camera}/${leaf}`);
-          for (const e of await readdir(dir, { withFileTypes: true })) {
-            // A temporary file is never part of the index. One older than STALE_TEMP_MS is a leftover
-            // of a crash mid-write and is removed; a newer one may be another worker's write in
-            // progress on a shared store (the NATS scale-out), so it is left alone.
-            if (e.name.startsWith('.')) {
-              const t = await lstat(join(dir, e.name)).catch(() => null);
-              if (t && Date.now() - t.mtimeMs > STALE_TEMP_MS) await rm(join(dir, e.name), { force: true });
-              continue;
-            }
-            if (!e.isFile()) continue; // symlinks and anything else are never read
-            const entry = await readEntry(account, camera, leaf, join(dir, e.name), e.name);
+          for (const f of (await this.backend.list(account, camera, leaf)) ?? []) {
+            const entry = await this.entryOf(account, camera, leaf, f);
             if (entry) found.push(entry);
           }
         }
@@ -627,35 +602,6 @@ export class OpaqueStore {
       if (e.type === 'seg') this.addSegment(e);
       else this.addAnnouncement(e);
     }
-  }
-}
-
-async function privateSubdirs(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory() && LEVEL_RE.test(e.name)) out.push(e.name);
-  return out;
-}
-
-async function readEntry(account: string, camera: string, leaf: 'seg' | 'keys', path: string, name: string): Promise<Entry | null> {
-  if (leaf === 'keys') {
-    const m = KEY_RE.exec(name);
-    if (!m) return null;
-    const st = await stat(path);
-    return { type: 'key', account, camera, epoch: Number(m[1]), bytes: st.size, storedAt: st.mtimeMs };
-  }
-  const m = SEG_RE.exec(name);
-  if (!m) return null;
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const st = await fh.stat();
-    const head = new Uint8Array(80);
-    const { bytesRead } = await fh.read(head, 0, 80, 0);
-    const header = decodeHeader(head.subarray(0, bytesRead));
-    return { type: 'seg', account, camera, epoch: Number(m[1]), seq: Number(m[2]), captureTime: header.captureTime, bytes: st.size, storedAt: st.mtimeMs, final: header.final, kind: header.kind };
-  } catch {
-    return null;
-  } finally {
-    await fh.close();
   }
 }
 
@@ -691,10 +637,14 @@ function keyName(epoch: number): string {
   return `${String(epoch).padStart(10, '0')}.sck`;
 }
 
-function segPath(root: string, s: { account: string; camera: string; epoch: number; seq: number }): string {
-  return join(root, s.account, s.camera, 'seg', segName(s.epoch, s.seq));
+function segRef(s: { account: string; camera: string; epoch: number; seq: number }): StoreRef {
+  return { account: s.account, camera: s.camera, leaf: 'seg', name: segName(s.epoch, s.seq) };
 }
 
-function keyPath(root: string, k: { account: string; camera: string; epoch: number }): string {
-  return join(root, k.account, k.camera, 'keys', keyName(k.epoch));
+function keyRef(k: { account: string; camera: string; epoch: number }): StoreRef {
+  return { account: k.account, camera: k.camera, leaf: 'keys', name: keyName(k.epoch) };
+}
+
+function refOf(e: Entry): StoreRef {
+  return e.type === 'seg' ? segRef(e) : keyRef(e);
 }

@@ -1,0 +1,287 @@
+/**
+ * Where the opaque store's files live (store.ts keeps the index, quotas and retention above this):
+ *
+ * - `FsBackend` (the default, the embedded relay): <data>/store/<account>/<camera>/{seg,keys}/<name>,
+ *   each file written atomically (exclusive temporary file, fsync, rename), 0600, in 0700
+ *   directories; no symlink inside the store is ever followed (data-dir.ts).
+ * - `JetStreamBackend` (the NATS scale-out, issue 15): the same names as objects of a JetStream
+ *   object store with replicas 3, so the store survives a node and every store worker shares it.
+ *   An object's chunks are published before its meta, so a reader never sees half an object; the
+ *   segment's public header fields (capture time, FINAL, kind) ride in the meta's description, so
+ *   a worker indexes the bucket from one listing without reading the objects.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { StorageType } from '@nats-io/jetstream';
+import { SealcamError } from '../protocol/errors.js';
+import type { SegmentHeader } from '../protocol/envelope.js';
+import { readFileNoFollow, writeFileAtomic } from '../media/atomic-file.js';
+import { ensurePrivateDir } from './data-dir.js';
+
+export type Leaf = 'seg' | 'keys';
+
+/** One file of the store: store/<account>/<camera>/<leaf>/<name>. */
+export interface StoreRef {
+  account: string;
+  camera: string;
+  leaf: Leaf;
+  name: string;
+}
+
+/** A segment's public header fields (PROTOCOL.md §6.1) the index keeps. */
+export interface SegmentMeta {
+  captureTime: number;
+  final: boolean;
+  kind: SegmentHeader['kind'];
+}
+
+export interface ListedFile {
+  name: string;
+  bytes: number;
+  /** ms since the Unix epoch when it was written */
+  storedAt: number;
+  /** a segment's header fields when the backend keeps them beside the bytes; null: read the file's head */
+  meta: SegmentMeta | null;
+}
+
+export interface OpenedFile {
+  size: number;
+  body(): Readable;
+  close(): Promise<void>;
+}
+
+export interface StoreBackend {
+  /** where the files are, for messages (never a path a client sees) */
+  readonly where: string;
+  write(ref: StoreRef, bytes: Uint8Array, meta: SegmentMeta | null): Promise<void>;
+  /** the whole file, or null if it is not there (or is not a regular file) */
+  read(ref: StoreRef): Promise<Uint8Array | null>;
+  /** the first `n` bytes, or null */
+  readHead(ref: StoreRef, n: number): Promise<Uint8Array | null>;
+  open(ref: StoreRef): Promise<OpenedFile | null>;
+  remove(ref: StoreRef): Promise<void>;
+  accounts(): Promise<string[]>;
+  cameras(account: string): Promise<string[]>;
+  /** the files of one camera's leaf, or null if it has none */
+  list(account: string, camera: string, leaf: Leaf): Promise<ListedFile[] | null>;
+  /** every file, as a path or object name (audits such as "no plaintext at rest") */
+  allFiles(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const LEVEL_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** a temporary file older than this is a crash's leftover; a newer one may be another worker's write in progress */
+const STALE_TEMP_MS = 10 * 60_000;
+
+export class FsBackend implements StoreBackend {
+  private readonly checkedDirs = new Set<string>();
+  constructor(readonly root: string) {}
+
+  get where(): string {
+    return this.root;
+  }
+
+  path(ref: StoreRef): string {
+    return join(this.root, ref.account, ref.camera, ref.leaf, ref.name);
+  }
+
+  async write(ref: StoreRef, bytes: Uint8Array): Promise<void> {
+    await writeFileAtomic(join(await this.cameraDir(ref.account, ref.camera, ref.leaf), ref.name), bytes, 0o600);
+  }
+
+  async read(ref: StoreRef): Promise<Uint8Array | null> {
+    const b = await readFileNoFollow(this.path(ref)).catch(() => null);
+    return b && new Uint8Array(b);
+  }
+
+  async readHead(ref: StoreRef, n: number): Promise<Uint8Array | null> {
+    const fh = await open(this.path(ref), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
+    if (!fh) return null;
+    try {
+      const head = new Uint8Array(n);
+      const { bytesRead } = await fh.read(head, 0, n, 0);
+      return head.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async open(ref: StoreRef): Promise<OpenedFile | null> {
+    let handle;
+    try {
+      handle = await open(this.path(ref), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP') return null; // gone, or a symlink (never followed)
+      throw err;
+    }
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      await handle.close();
+      return null;
+    }
+    return { size: st.size, body: () => handle.createReadStream({ start: 0, end: Math.max(0, st.size - 1), autoClose: false }), close: () => handle.close() };
+  }
+
+  async remove(ref: StoreRef): Promise<void> {
+    await rm(this.path(ref), { force: true });
+  }
+
+  accounts(): Promise<string[]> {
+    return privateSubdirs(this.root);
+  }
+
+  cameras(account: string): Promise<string[]> {
+    return privateSubdirs(join(this.root, account));
+  }
+
+  async list(account: string, camera: string, leaf: Leaf): Promise<ListedFile[] | null> {
+    const dir = join(this.root, account, camera, leaf);
+    const names = await readdir(dir, { withFileTypes: true }).catch(() => null);
+    if (!names) return null;
+    if (!this.checkedDirs.has(dir)) {
+      await ensurePrivateDir(dir, `store/${account}/${camera}/${leaf}`);
+      this.checkedDirs.add(dir);
+    }
+    const out: ListedFile[] = [];
+    for (const e of names) {
+      if (e.name.startsWith('.')) {
+        const t = await lstat(join(dir, e.name)).catch(() => null);
+        if (t && Date.now() - t.mtimeMs > STALE_TEMP_MS) await rm(join(dir, e.name), { force: true });
+        continue; // a temporary file is never part of the index
+      }
+      if (!e.isFile()) continue; // symlinks and anything else are never read
+      const st = await stat(join(dir, e.name)).catch(() => null);
+      if (st) out.push({ name: e.name, bytes: st.size, storedAt: st.mtimeMs, meta: null });
+    }
+    return out;
+  }
+
+  async allFiles(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (dir: string) => {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else out.push(p);
+      }
+    };
+    await walk(this.root);
+    return out;
+  }
+
+  async close(): Promise<void> {}
+
+  /** store/<a>/<c>/<leaf>, each level created 0700 and checked (never a symlink) once. */
+  private async cameraDir(account: string, camera: string, leaf: Leaf): Promise<string> {
+    const levels = [account, camera, leaf];
+    let dir = this.root;
+    for (let i = 0; i < levels.length; i++) {
+      dir = join(dir, levels[i]!);
+      if (this.checkedDirs.has(dir)) continue;
+      await ensurePrivateDir(dir, `store/${levels.slice(0, i + 1).join('/')}`);
+      this.checkedDirs.add(dir);
+    }
+    return dir;
+  }
+}
+
+async function privateSubdirs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory() && LEVEL_RE.test(e.name)) out.push(e.name);
+  return out;
+}
+
+/** The JetStream object store every NATS store worker shares (replicas 3 by default). */
+export const NATS_STORE_BUCKET = 'sealcam-store';
+
+export class JetStreamBackend implements StoreBackend {
+  private constructor(
+    private readonly os: ObjectStore,
+    readonly where: string,
+  ) {}
+
+  static async open(nc: NatsConnection, o: { replicas: number; bucket?: string }): Promise<JetStreamBackend> {
+    const bucket = o.bucket ?? NATS_STORE_BUCKET;
+    const os = await new Objm(nc).create(bucket, { replicas: o.replicas, storage: StorageType.File, description: 'sealcam opaque store: sealed envelopes and epoch announcements' }).catch((e: Error) => {
+      throw new SealcamError('E_BROKER', `nats: cannot open object store ${bucket}: ${e.message}`);
+    });
+    return new JetStreamBackend(os, `JetStream object store ${bucket}`);
+  }
+
+  private static objectName(ref: StoreRef): string {
+    return `${ref.account}/${ref.camera}/${ref.leaf}/${ref.name}`;
+  }
+
+  async write(ref: StoreRef, bytes: Uint8Array, meta: SegmentMeta | null): Promise<void> {
+    await this.os.putBlob({ name: JetStreamBackend.objectName(ref), ...(meta ? { description: JSON.stringify({ t: meta.captureTime, f: meta.final, k: meta.kind }) } : {}) }, bytes);
+  }
+
+  async read(ref: StoreRef): Promise<Uint8Array | null> {
+    return this.os.getBlob(JetStreamBackend.objectName(ref));
+  }
+
+  async readHead(ref: StoreRef): Promise<Uint8Array | null> {
+    return this.read(ref); // objects are read whole (a segment's meta normally makes this unneeded)
+  }
+
+  async open(ref: StoreRef): Promise<OpenedFile | null> {
+    const r = await this.os.get(JetStreamBackend.objectName(ref));
+    if (!r) return null;
+    let body: Readable | null = null;
+    return {
+      size: r.info.size,
+      body: () => (body = Readable.fromWeb(r.data as never)),
+      close: async () => {
+        body?.destroy();
+        await r.error.catch(() => undefined);
+      },
+    };
+  }
+
+  async remove(ref: StoreRef): Promise<void> {
+    await this.os.delete(JetStreamBackend.objectName(ref)).catch(() => undefined);
+  }
+
+  private async names(): Promise<{ parts: string[]; bytes: number; storedAt: number; description: string | undefined }[]> {
+    return (await this.os.list()).filter((i) => !i.deleted).map((i) => ({ parts: i.name.split('/'), bytes: i.size, storedAt: Date.parse(i.mtime), description: i.description }));
+  }
+
+  async accounts(): Promise<string[]> {
+    return [...new Set((await this.names()).map((n) => n.parts[0]!).filter((a) => LEVEL_RE.test(a)))];
+  }
+
+  async cameras(account: string): Promise<string[]> {
+    return [...new Set((await this.names()).filter((n) => n.parts[0] === account).map((n) => n.parts[1]!).filter((c) => LEVEL_RE.test(c)))];
+  }
+
+  async list(account: string, camera: string, leaf: Leaf): Promise<ListedFile[] | null> {
+    const out: ListedFile[] = [];
+    for (const n of await this.names()) {
+      if (n.parts.length !== 4 || n.parts[0] !== account || n.parts[1] !== camera || n.parts[2] !== leaf) continue;
+      out.push({ name: n.parts[3]!, bytes: n.bytes, storedAt: n.storedAt, meta: parseMeta(n.description) });
+    }
+    return out.length ? out : null;
+  }
+
+  async allFiles(): Promise<string[]> {
+    return (await this.names()).map((n) => n.parts.join('/'));
+  }
+
+  async close(): Promise<void> {}
+}
+
+function parseMeta(description: string | undefined): SegmentMeta | null {
+  if (!description) return null;
+  try {
+    const m = JSON.parse(description) as { t: unknown; f: unknown; k: unknown };
+    if (typeof m.t !== 'number' || typeof m.f !== 'boolean' || typeof m.k !== 'string') return null;
+    return { captureTime: m.t, final: m.f, kind: m.k as SegmentHeader['kind'] };
+  } catch {
+    return null;
+  }
+}
