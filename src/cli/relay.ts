@@ -65,6 +65,12 @@ interface RelayCliOptions {
   nats?: string[];
   mqttUrls?: string[];
   natsConfig?: string;
+  store: 'fs' | 'jetstream';
+}
+
+function storeKind(v: string): 'fs' | 'jetstream' {
+  if (v !== 'fs' && v !== 'jetstream') throw new SealcamError('E_CONFIG', `--store: expected fs or jetstream, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === '::1' || host === 'localhost';
@@ -89,6 +95,7 @@ export function registerRelay(program: Command): void {
     .option('--nats <urls>', 'run as a stateless store worker of a NATS cluster (relay nats-config): nats://h1:p1,nats://h2:p2; files uploads from its JetStream stream into --data (shared by every worker) and serves the history API', urlList(['nats', 'tls']))
     .option('--mqtt-urls <urls>', "with --nats: the cluster's MQTT listeners, which the HTTP API names to owners", urlList(['mqtt', 'mqtts']))
     .option('--nats-config <dir>', 'with --nats: the folder relay nats-config wrote; logins made here (cameras provisioned) are written to its auth.conf and the nodes of this machine reload it')
+    .option('--store <where>', "with --nats: where the store's files live: fs (<data>/store, which every worker must share) or jetstream (the cluster's object store sealcam-store, replicas 3: survives a node, no shared filesystem)", storeKind, 'fs')
     .option('--fault <fault>', 'TEST ONLY: misroute (deliver every camera topic to the other accounts too) or misroute:ACCOUNT; with --broker the relay republishes the traffic itself', fault)
     .option('--retention-days <n>', 'drop segments and announcements stored longer ago than this', positiveInteger, 30)
     .option('--account-quota <bytes>', "each account's quota in bytes (1 GiB by default), its segments and announcements together; an account over it evicts only its own oldest files, and what still does not fit is refused with E_QUOTA and shown in GET …/usage", positiveInteger, DEFAULT_ACCOUNT_QUOTA_BYTES)
@@ -104,6 +111,7 @@ export function registerRelay(program: Command): void {
         ? null
         : await relayTls({ dataDir, hosts: [opts.host], ...(opts.tlsCert ? { certFile: resolve(opts.tlsCert) } : {}), ...(opts.tlsKey ? { keyFile: resolve(opts.tlsKey) } : {}) });
       if (opts.fault) process.stderr.write(`WARNING: --fault misroute is on: camera traffic is deliberately delivered to ${opts.fault.misroute.toAccount ?? 'every other account'}\n`);
+      if (opts.store !== 'fs' && !opts.nats) throw new SealcamError('E_CONFIG', '--store jetstream needs --nats (the object store is the NATS cluster\'s)');
       if (opts.nats) {
         const n = await startNatsRelay({
           dataDir,
@@ -114,10 +122,11 @@ export function registerRelay(program: Command): void {
           retention: { maxAgeMs: opts.retentionDays * 86_400_000, maxBytes: opts.retentionBytes, accountQuotaBytes: opts.accountQuota },
           tls,
           ...(opts.natsConfig ? { natsConfigDir: resolve(opts.natsConfig) } : {}),
+          store: opts.store,
           log: (m) => process.stderr.write(`relay: ${m}\n`),
         });
         if (opts.appOrigin) n.http.allowAppOrigins(opts.appOrigin);
-        process.stdout.write(`relay store worker up: nats ${opts.nats.join(',')}, http ${n.httpUrl}, data ${dataDir}\n`);
+        process.stdout.write(`relay store worker up: nats ${opts.nats.join(',')}, http ${n.httpUrl}, data ${dataDir}, store ${n.store.backend.where}\n`);
         const stopWorker = async () => {
           await n.close();
           process.exit(0);

@@ -76,7 +76,8 @@ class HttpError extends Error {
 }
 
 /** HTTP status of each SealcamError code a route may raise (§15.6). */
-const STATUS: Partial<Record<ErrorCode, number>> = { E_AUTH: 403, E_QUOTA: 403, E_BAD_REQUEST: 400, E_NOT_FOUND: 404, E_GONE: 410 };
+// E_BROKER: the store's backend (a NATS cluster electing a leader) did not answer in time; try again.
+const STATUS: Partial<Record<ErrorCode, number>> = { E_AUTH: 403, E_QUOTA: 403, E_BAD_REQUEST: 400, E_NOT_FOUND: 404, E_GONE: 410, E_BROKER: 503 };
 
 export interface RelayInfo {
   mqttUrl: string;

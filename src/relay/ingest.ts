@@ -177,7 +177,10 @@ export class Ingest {
       this.stats.envelopes++;
       return { channel, outcome: entry ? 'stored' : 'duplicate', id, code: null };
     } catch (e) {
-      if (!SealcamError.is(e)) throw e;
+      // Not a refusal: the store could not be reached (E_BROKER, a cluster electing a leader) or a
+      // disk failed. Thrown, so the message is not acknowledged and no receipt tells the camera to
+      // drop it; it comes again.
+      if (!SealcamError.is(e) || e.code === 'E_BROKER') throw e;
       this.stats.refused++;
       this.log(`${account}/${camera}/${channel}: refused: ${e.message}`);
       return id ? { channel, outcome: 'refused', id, code: e.code } : null;

@@ -27,6 +27,8 @@ export const NATS_UPLOAD_SUBJECTS = ['sc.v1.*.*.seg', 'sc.v1.*.*.keys'];
 /** Storage receipts (§10.5) the workers publish, one camera's subject each. */
 export const NATS_RECEIPT_SUBJECTS = 'sc.v1.*.*.stored';
 export const NATS_STORE_CONSUMER = 'sealcam-store';
+/** The object store the workers share with `relay --nats … --store jetstream` (store-backend.ts). */
+export const NATS_STORE_BUCKET = 'sealcam-store';
 /** Pieces of envelopes split for transport (§10), kept until every piece has arrived (nats-worker.ts). */
 export const NATS_PIECES_BUCKET = 'sealcam-pieces';
 
@@ -62,13 +64,13 @@ export function mqttToSubject(topic: string): string {
  * What a login may do on NATS: acl.ts's brokerRules, mapped. An MQTT `a/#` also matches `a`
  * itself, and NATS's MQTT listener subscribes both `a` and `a.>` for it, so both are allowed.
  * The store login is a NATS client (not MQTT): it reads uploads through JetStream, so it gets the
- * JetStream API, its inboxes and the pieces bucket, and on camera subjects publishes only the
+ * JetStream API, its inboxes, the pieces bucket and the store's object bucket, and on camera subjects publishes only the
  * storage receipts (§10.5, sc.v1.*.*.stored).
  */
 export function natsPermissions(u: { role: Role; account: string; cameraId?: string }): NatsPermissions {
   if (u.role === 'store') {
     return {
-      publish: ['$JS.API.>', '$JS.ACK.>', '$JS.FC.>', `$KV.${NATS_PIECES_BUCKET}.>`, NATS_RECEIPT_SUBJECTS],
+      publish: ['$JS.API.>', '$JS.ACK.>', '$JS.FC.>', `$KV.${NATS_PIECES_BUCKET}.>`, `$O.${NATS_STORE_BUCKET}.>`, NATS_RECEIPT_SUBJECTS],
       subscribe: ['_INBOX.>', ...NATS_UPLOAD_SUBJECTS],
     };
   }

@@ -1,6 +1,7 @@
 /**
  * The relay as one stateless member of a NATS deployment (issue 15):
- *   account store (accounts.ts) → opaque store on the shared filesystem (store.ts) → ingest
+ *   account store (accounts.ts) → opaque store (store.ts: on the shared filesystem, or with
+ *   `store: 'jetstream'` in the cluster's replicated object store) → ingest
  *   → NATS store worker (nats-worker.ts) → history and provisioning HTTP API (http-api.ts).
  * Any number run side by side on one shared data directory. Logins they make (a camera's, at
  * provisioning) get a bcrypt hash for NATS (nats-logins.ts); with `natsConfigDir` the worker also
@@ -12,7 +13,10 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import { AccountStore } from './accounts.js';
 import { Ingest } from './ingest.js';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { SealcamError } from '../protocol/errors.js';
 import { OpaqueStore, type RetentionPolicy } from './store.js';
+import { JetStreamBackend } from './store-backend.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
 import { LoginGuard } from './login-guard.js';
 import { ensureStoreLogin, escapeLogLine } from './relay.js';
@@ -36,6 +40,12 @@ export interface NatsRelayOptions {
   tls?: RelayTls | null;
   /** the folder `relay nats-config` wrote: keep its auth.conf current and reload the nodes here */
   natsConfigDir?: string;
+  /**
+   * where the opaque store keeps its files: 'fs' (default), <dataDir>/store, shared by every
+   * worker (NFS or one machine); 'jetstream', the cluster's object store `sealcam-store` with
+   * `replicas`, which survives a node and needs no shared filesystem
+   */
+  store?: 'fs' | 'jetstream';
   log?: (msg: string) => void;
 }
 
@@ -76,13 +86,23 @@ export async function startNatsRelay(o: NatsRelayOptions): Promise<NatsRelay> {
   }
   const storeLogin = await ensureStoreLogin(accounts, o.dataDir);
   await recordNatsLogin(o.dataDir, storeLogin);
-  const store = await OpaqueStore.open(o.dataDir, o.retention);
+  let storeConnection: NatsConnection | null = null;
+  let store: OpaqueStore;
+  if (o.store === 'jetstream') {
+    storeConnection = await connect({ servers: o.servers, user: storeLogin.username, pass: storeLogin.password, name: 'sealcam-store-objects', maxReconnectAttempts: -1, reconnectTimeWait: 250 }).catch((e: Error) => {
+      throw new SealcamError('E_BROKER', `nats ${o.servers.join(',')}: ${e.message}`);
+    });
+    store = await OpaqueStore.openOn(await JetStreamBackend.open(storeConnection, { replicas: o.replicas ?? 3 }), o.retention);
+  } else {
+    store = await OpaqueStore.open(o.dataDir, o.retention);
+  }
   const ingest = new Ingest(store, log);
   const worker = await startNatsWorker({ servers: o.servers, username: storeLogin.username, password: storeLogin.password, ingest, ...(o.replicas ? { replicas: o.replicas } : {}), ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}), log });
   const tls = o.tls ?? null;
   const info = () => ({ mqttUrl: o.mqttUrls[0] ?? '', wsUrl: null, fingerprint: tls?.fingerprint ?? null });
   const http = await startHttpApi({ accounts, store, host, log, loginGuard: new LoginGuard(), info, ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) }).catch(async (e: unknown) => {
     await worker.close();
+    await storeConnection?.close();
     throw e;
   });
   return {
@@ -95,6 +115,7 @@ export async function startNatsRelay(o: NatsRelayOptions): Promise<NatsRelay> {
     close: async () => {
       await worker.close();
       await http.close();
+      await storeConnection?.drain().catch(() => storeConnection?.close());
     },
   };
 }

@@ -128,7 +128,20 @@ export async function startNatsWorker(o: NatsWorkerOptions): Promise<NatsWorker>
   };
 
   const js = jetstream(nc);
-  const consumer = await js.consumers.get(NATS_UPLOAD_STREAM, NATS_STORE_CONSUMER);
+  // Also retried until the deadline: a worker that starts while a node is down finds the cluster
+  // electing leaders ("JetStream system temporarily unavailable") for a few seconds.
+  let consumer: Awaited<ReturnType<typeof js.consumers.get>> | null = null;
+  while (!consumer) {
+    try {
+      consumer = await js.consumers.get(NATS_UPLOAD_STREAM, NATS_STORE_CONSUMER);
+    } catch (e) {
+      if (Date.now() >= deadline) {
+        await nc.close();
+        throw new SealcamError('E_BROKER', `nats: cannot reach consumer ${NATS_STORE_CONSUMER}: ${(e as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   // Pull requests of 5 s (not the client's default 30 s): when a node dies with the consumer's
   // leader, the open request is lost and only missed heartbeats (half the expiry, twice) reveal it;
   // with 30 s the workers stood still up to a minute after a node kill, with 5 s a few seconds.

@@ -16,11 +16,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { StorageType } from '@nats-io/jetstream';
+import { StorageType, jetstream, type JetStreamManager } from '@nats-io/jetstream';
+import { createHash } from 'node:crypto';
 import { SealcamError } from '../protocol/errors.js';
 import type { SegmentHeader } from '../protocol/envelope.js';
 import { readFileNoFollow, writeFileAtomic } from '../media/atomic-file.js';
 import { ensurePrivateDir } from './data-dir.js';
+import { NATS_STORE_BUCKET } from './nats-config.js';
 
 export type Leaf = 'seg' | 'keys';
 
@@ -196,59 +198,113 @@ async function privateSubdirs(dir: string): Promise<string[]> {
   return out;
 }
 
-/** The JetStream object store every NATS store worker shares (replicas 3 by default). */
-export const NATS_STORE_BUCKET = 'sealcam-store';
 
 export class JetStreamBackend implements StoreBackend {
   private constructor(
     private readonly os: ObjectStore,
+    /** the same bucket through a JetStream context with a short request timeout, for listings (see open) */
+    private readonly osRead: ObjectStore,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
     readonly where: string,
   ) {}
 
-  static async open(nc: NatsConnection, o: { replicas: number; bucket?: string }): Promise<JetStreamBackend> {
+  /** Open (or create) the bucket; a cluster that is still electing its JetStream leader is waited for up to `setupTimeoutMs`. */
+  static async open(nc: NatsConnection, o: { replicas: number; bucket?: string; setupTimeoutMs?: number }): Promise<JetStreamBackend> {
     const bucket = o.bucket ?? NATS_STORE_BUCKET;
-    const os = await new Objm(nc).create(bucket, { replicas: o.replicas, storage: StorageType.File, description: 'sealcam opaque store: sealed envelopes and epoch announcements' }).catch((e: Error) => {
-      throw new SealcamError('E_BROKER', `nats: cannot open object store ${bucket}: ${e.message}`);
-    });
-    return new JetStreamBackend(os, `JetStream object store ${bucket}`);
+    const deadline = Date.now() + (o.setupTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        const os = await new Objm(nc).create(bucket, { replicas: o.replicas, storage: StorageType.File, description: 'sealcam opaque store: sealed envelopes and epoch announcements' });
+        // The client reads an object and lists the bucket through a short-lived consumer. With a
+        // node down, about one in three of those was never answered within the default 5 s (seen in
+        // the node-kill test: reads took 5.5 or 11 s) while a new request was answered at once. So
+        // objects are read with direct gets (any replica answers, no consumer: readObject), and
+        // listings ask with 1.5 s and try again (retrying); writes keep the default.
+        const short = jetstream(nc, { timeout: 1500 });
+        const osRead = await new Objm(short).open(bucket);
+        return new JetStreamBackend(os, osRead, await short.jetstreamManager(), bucket, `JetStream object store ${bucket}`);
+      } catch (e) {
+        if (Date.now() > deadline) throw new SealcamError('E_BROKER', `nats: cannot open object store ${bucket}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   private static objectName(ref: StoreRef): string {
     return `${ref.account}/${ref.camera}/${ref.leaf}/${ref.name}`;
   }
 
+  /**
+   * Run a JetStream call, again for up to 20 s while it fails: right after a node dies, requests
+   * time out until the stream has a new leader. Then E_BROKER (HTTP 503; an upload is not
+   * acknowledged, so it is delivered again).
+   */
+  private async retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        return await call();
+      } catch (e) {
+        if (Date.now() > deadline) throw new SealcamError('E_BROKER', `${this.where}: ${what}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
   async write(ref: StoreRef, bytes: Uint8Array, meta: SegmentMeta | null): Promise<void> {
-    await this.os.putBlob({ name: JetStreamBackend.objectName(ref), ...(meta ? { description: JSON.stringify({ t: meta.captureTime, f: meta.final, k: meta.kind }) } : {}) }, bytes);
+    const name = JetStreamBackend.objectName(ref);
+    await this.retrying(`put ${name}`, () => this.os.putBlob({ name, ...(meta ? { description: JSON.stringify({ t: meta.captureTime, f: meta.final, k: meta.kind }) } : {}) }, bytes));
   }
 
   async read(ref: StoreRef): Promise<Uint8Array | null> {
-    return this.os.getBlob(JetStreamBackend.objectName(ref));
+    const name = JetStreamBackend.objectName(ref);
+    return this.retrying(`get ${name}`, () => this.readObject(name));
+  }
+
+  /** An object's bytes by direct gets of its chunks (the stream allows direct access), checked against its SHA-256. */
+  private async readObject(name: string): Promise<Uint8Array | null> {
+    const info = await this.osRead.info(name);
+    if (!info || info.deleted) return null;
+    const stream = `OBJ_${this.bucket}`;
+    const subject = `$O.${this.bucket}.C.${info.nuid}`;
+    const out = new Uint8Array(info.size);
+    let at = 0;
+    let seq = 0;
+    for (let i = 0; i < info.chunks; i++) {
+      const m = await this.jsm.direct.getMessage(stream, { seq: seq + 1, next_by_subj: subject });
+      if (!m || at + m.data.length > out.length) throw new Error(`object ${name}: chunk ${i} of ${info.chunks} missing or too long`);
+      out.set(m.data, at);
+      at += m.data.length;
+      seq = m.seq;
+    }
+    const digest = `SHA-256=${createHash('sha256').update(out).digest('base64url')}`;
+    if (at !== out.length || digest.replace(/=+$/, '') !== info.digest.replace(/=+$/, '')) throw new Error(`object ${name}: ${at} of ${out.length} bytes, or its digest differs`);
+    return out;
   }
 
   async readHead(ref: StoreRef): Promise<Uint8Array | null> {
     return this.read(ref); // objects are read whole (a segment's meta normally makes this unneeded)
   }
 
+  /** Read whole, then served from memory: a 1080p segment is about 1 MB (§10 caps an envelope at 64 MiB). */
   async open(ref: StoreRef): Promise<OpenedFile | null> {
-    const r = await this.os.get(JetStreamBackend.objectName(ref));
-    if (!r) return null;
-    let body: Readable | null = null;
-    return {
-      size: r.info.size,
-      body: () => (body = Readable.fromWeb(r.data as never)),
-      close: async () => {
-        body?.destroy();
-        await r.error.catch(() => undefined);
-      },
-    };
+    const bytes = await this.read(ref);
+    if (!bytes) return null;
+    return { size: bytes.length, body: () => Readable.from([bytes]), close: async () => undefined };
   }
 
   async remove(ref: StoreRef): Promise<void> {
-    await this.os.delete(JetStreamBackend.objectName(ref)).catch(() => undefined);
+    const name = JetStreamBackend.objectName(ref);
+    await this.retrying(`delete ${name}`, async () => {
+      if (await this.os.info(name)) await this.os.delete(name); // already gone (another worker evicted it): nothing to do
+    });
   }
 
+  /** Every object's name and info (a listing is a JetStream consumer). */
   private async names(): Promise<{ parts: string[]; bytes: number; storedAt: number; description: string | undefined }[]> {
-    return (await this.os.list()).filter((i) => !i.deleted).map((i) => ({ parts: i.name.split('/'), bytes: i.size, storedAt: Date.parse(i.mtime), description: i.description }));
+    const infos = await this.retrying('list', () => this.osRead.list());
+    return infos.filter((i) => !i.deleted).map((i) => ({ parts: i.name.split('/'), bytes: i.size, storedAt: Date.parse(i.mtime), description: i.description }));
   }
 
   async accounts(): Promise<string[]> {

@@ -18,6 +18,7 @@
  * account's usage and its camera's status.
  */
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { SealcamError } from '../protocol/errors.js';
 import { decodeHeader, type SegmentHeader } from '../protocol/envelope.js';
 import { equalBytes, toHex } from '../protocol/bytes.js';
@@ -242,6 +243,13 @@ export class OpaqueStore {
    */
   async rescan(account: string, camera?: string): Promise<void> {
     if (!LEVEL_RE.test(account)) return;
+    // A backend that cannot list right now (a cluster electing a leader) leaves the index as it is.
+    await this.rescanNow(account, camera).catch((e: unknown) => {
+      if (!SealcamError.is(e, 'E_BROKER')) throw e;
+    });
+  }
+
+  private async rescanNow(account: string, camera?: string): Promise<void> {
     const cameras = camera === undefined ? await this.scanned(account, () => this.backend.cameras(account)) : [camera];
     for (const c of cameras ?? this.cameras(account)) {
       if (/^[0-9a-f]{32}$/.test(c)) await this.scanned(`${account}/${c}`, () => this.rescanCamera(account, c));
@@ -370,8 +378,14 @@ export class OpaqueStore {
 
   async openAnnouncement(account: string, camera: string, epoch: number): Promise<OpenedFile | null> {
     const entry = this.cams.get(key(account, camera))?.keys.find((k) => k.epoch === epoch);
-    if (!entry) return null;
-    return this.openListed({ type: 'key', ...entry }, `announcement ${epoch}`);
+    if (entry) return this.openListed({ type: 'key', ...entry }, `announcement ${epoch}`);
+    // Not indexed: another worker sharing the store may have filed it since this one last looked.
+    // An announcement's name is its epoch, so it is looked up directly rather than by a listing.
+    if (!LEVEL_RE.test(account) || !/^[0-9a-f]{32}$/.test(camera)) return null;
+    const bytes = await this.backend.read(keyRef({ account, camera, epoch }));
+    if (!bytes) return null;
+    if (!this.indexed(account, camera, { epoch })) this.addAnnouncement({ account, camera, epoch, bytes: bytes.length, storedAt: Date.now() });
+    return { size: bytes.length, body: () => Readable.from([bytes]), close: async () => undefined };
   }
 
   async readSegment(account: string, camera: string, seq: number): Promise<Uint8Array | null> {
@@ -558,8 +572,12 @@ export class OpaqueStore {
     throw new SealcamError('E_GONE', `${what} was listed but is no longer in the store`);
   }
 
+  /**
+   * Whether the listed file at `ref` holds exactly `bytes`. A read that fails throws (the upload is
+   * not acknowledged and comes again) rather than calling a copy a conflict it may not be.
+   */
   private async sameBytes(ref: StoreRef, bytes: Uint8Array): Promise<boolean> {
-    const stored = await this.backend.read(ref).catch(() => null);
+    const stored = await this.backend.read(ref);
     return stored !== null && equalBytes(stored, bytes);
   }
 

@@ -1,4 +1,7 @@
-/** One store worker process for test/relay/nats.test.ts: SC_DATA, SC_NATS (comma-separated), SC_ACK_WAIT (ms). Prints "ready". */
+/**
+ * One store worker process for the NATS tests: SC_DATA, SC_NATS (comma-separated), SC_ACK_WAIT (ms),
+ * SC_STORE (fs or jetstream, default fs). Prints "ready <history API URL>".
+ */
 import { startNatsRelay } from '../../src/relay/nats-relay.js';
 
 const relay = await startNatsRelay({
@@ -7,7 +10,8 @@ const relay = await startNatsRelay({
   mqttUrls: [],
   httpPort: 0,
   ackWaitMs: Number(process.env.SC_ACK_WAIT),
+  store: process.env.SC_STORE === 'jetstream' ? 'jetstream' : 'fs',
   log: (m) => process.stderr.write(`${m}\n`),
 });
-process.stdout.write('ready\n');
+process.stdout.write(`ready ${relay.httpUrl}\n`);
 process.once('SIGTERM', () => void relay.close().then(() => process.exit(0)));

@@ -93,22 +93,25 @@ async function mqttRefusesLogin(port: number, timeoutMs: number): Promise<void> 
 
 /** A store worker in its own process (test/helpers/nats-worker-process.ts), so it can be killed with SIGKILL. */
 export interface WorkerProcess {
+  /** its history HTTP API */
+  httpUrl: string;
   kill(): Promise<void>;
   /** what the worker wrote to stderr so far (its log), for a failing test to print */
   log(): string;
   stop(): Promise<void>;
 }
 
-export async function spawnNatsWorker(dataDir: string, servers: string[], ackWaitMs: number): Promise<WorkerProcess> {
+export async function spawnNatsWorker(dataDir: string, servers: string[], ackWaitMs: number, store: 'fs' | 'jetstream' = 'fs'): Promise<WorkerProcess> {
   const script = new URL('./nats-worker-process.ts', import.meta.url).pathname;
-  const p = spawn(process.execPath, ['--import=tsx', script], { env: { ...process.env, SC_DATA: dataDir, SC_NATS: servers.join(','), SC_ACK_WAIT: String(ackWaitMs) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, ['--import=tsx', script], { env: { ...process.env, SC_DATA: dataDir, SC_NATS: servers.join(','), SC_ACK_WAIT: String(ackWaitMs), SC_STORE: store }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve, reject) => {
+  const httpUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
     p.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('ready')) resolve();
+      const m = /ready (\S+)\n/.exec(out);
+      if (m) resolve(m[1]!);
     });
     p.once('exit', (code) => reject(new Error(`nats worker exited ${code}: ${err}`)));
   });
@@ -118,5 +121,5 @@ export async function spawnNatsWorker(dataDir: string, servers: string[], ackWai
     p.kill(signal);
     await exited;
   };
-  return { kill: () => end('SIGKILL'), stop: () => end('SIGTERM'), log: () => err };
+  return { httpUrl, kill: () => end('SIGKILL'), stop: () => end('SIGTERM'), log: () => err };
 }

@@ -11,12 +11,13 @@ import { CameraEpochs, SegmentSealer, Viewer, decodeHeader, openRoster, publicId
 import { SealcamError } from '../../src/protocol/errors.js';
 import { Reassembler } from '../../src/protocol/transport-chunk.js';
 import { AccountStore } from '../../src/relay/accounts.js';
-import { OpaqueStore } from '../../src/relay/store.js';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Spool } from '../../src/device/spool.js';
 import { MqttUploader } from '../../src/device/uploader.js';
 import { mirrorNatsLogins } from '../../src/relay/nats-logins.js';
 import { refreshNatsAuth } from '../../src/relay/nats-relay.js';
-import { natsPermissions } from '../../src/relay/nats-config.js';
+import { NATS_STORE_BUCKET, natsPermissions } from '../../src/relay/nats-config.js';
 import { redeemCamera, tempDir } from '../helpers/relay.js';
 import { pairedDevice } from '../helpers/device.js';
 import { requireTool } from '../helpers/tools.js';
@@ -34,7 +35,7 @@ test('nats permissions are acl.ts rules on mapped subjects', (t) => {
   t.deepEqual(natsPermissions({ role: 'store', account: '' }).publish.filter((s) => s.startsWith('sc.')), ['sc.v1.*.*.stored']);
 });
 
-test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; history has all, in order; the viewer on node 3 receives all; a stranger gets nothing', async (t) => {
+test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; history in the object store has all, in order, also with node 3 down; the viewer on node 3 receives all; a stranger gets nothing', async (t) => {
   if (!requireTool(t, 'nats-server', NATS_SERVER !== null)) return;
   const root = await tempDir('nats');
   const dataDir = join(root, 'data');
@@ -50,11 +51,13 @@ test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; hi
   let up: MqttUploader | null = null;
   try {
     const { ensureStoreLogin } = await import('../../src/relay/relay.js');
-    await ensureStoreLogin(accounts, dataDir); // recorded for NATS by the mirror
+    const storeLogin = await ensureStoreLogin(accounts, dataDir); // recorded for NATS by the mirror
     cluster = await startNatsCluster(accounts, dataDir, join(root, 'nats'));
     const { natsUrls, mqttUrls } = cluster.config;
     const ACK_WAIT_MS = 2000;
-    workers.push(await spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS), await spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS));
+    // The store is the cluster's object store (replicas 3): no shared filesystem between workers.
+    const worker = () => spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS, 'jetstream');
+    workers.push(await worker(), await worker());
 
     // The owner's viewer on node 3: reassembles what it receives and opens it.
     const roster = openRoster(signRoster(d.owner, { cameraId: d.home.identity.id, rosterVersion: 1, issuedAt: Date.now(), viewers: [d.owner.public] }), d.owner.signPublicKey);
@@ -108,8 +111,25 @@ test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; hi
     up = new MqttUploader({ url: mqttUrls.join(','), account: 'home', username: camLogin.username, password: camLogin.password, cameraId: d.home.identity.idHex, spool, maxMessageBytes: 128 * 1024, backoff: { baseMs: 100, capMs: 500 }, receiptTimeoutMs: 2000, log: (m) => t.log(`camera: ${m}`) });
     await up.start();
     await up.announce(announcement, 1);
-    const store = () => OpaqueStore.open(dataDir);
-    const storedSeqs = async () => (await store()).list('home', d.home.identity.idHex).map((s) => s.seq);
+    // What is stored, as the owner sees it: the history API of a worker (worker 2 is never killed).
+    const auth = { authorization: `Basic ${Buffer.from(`${owner.username}:${owner.password}`).toString('base64')}` };
+    const history = async (w: WorkerProcess, path: string) => {
+      const r = await fetch(`${w.httpUrl}/v1/accounts/home/cameras/${d.home.identity.idHex}${path}`, { headers: auth });
+      if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${await r.text()}; the worker said: ${w.log().split('\n').slice(-5).join(' | ')}`);
+      return r;
+    };
+    const listed = async (w: WorkerProcess) => {
+      const page = (await (await history(w, '/segments?limit=1000')).json()) as { items: { seq: number }[] } | { seq: number }[];
+      return (Array.isArray(page) ? page : page.items).map((x) => x.seq);
+    };
+    const storedSeqs = () => listed(workers[1]!).catch(() => [] as number[]);
+    const opensAll = async (w: WorkerProcess, seqs: number[]) => {
+      const view = new Viewer(d.owner).pin(publicIdentity(d.home.identity.signPublicKey, d.home.identity.boxPublicKey));
+      view.addAnnouncement(new Uint8Array(await (await history(w, '/keys/1')).arrayBuffer()));
+      const opened: number[] = [];
+      for (const seq of seqs) opened.push(view.openSegment(new Uint8Array(await (await history(w, `/segments/${seq}`)).arrayBuffer())).header.seq); // in seq order, as a viewer must
+      return opened;
+    };
     let sent = 0;
     const send = async (n: number) => {
       for (let i = 0; i < n; i++, sent++) {
@@ -118,6 +138,8 @@ test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; hi
         await up!.segment(env, { seq: sent, kind: 'media', final: false, bytes: env.length });
       }
     };
+    const t0 = Date.now();
+    const phase = (what: string) => t.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
     await send(4);
     await up.flush(15_000);
     await until(async () => (await storedSeqs()).length === 4, 15_000, 'the first 4 segments stored');
@@ -125,6 +147,7 @@ test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; hi
     // Node 1 (the camera's) dies while the camera streams. A surviving node may acknowledge pieces
     // while the upload stream elects a new leader and keep none of them (about one run in three
     // lost envelopes before storage receipts); the camera sends again what no receipt confirmed.
+    phase('first 4 stored');
     const streaming = send(6);
     const killedAt = Date.now();
     await cluster.kill(0);
@@ -135,23 +158,22 @@ test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; hi
     t.log(`node 1 killed: the camera's spool drained ${Date.now() - killedAt} ms after the kill, ${up.stats.resent} sent again so far`);
     t.true(up.stats.connects >= 2, `the camera reconnected to another node (connects ${up.stats.connects})`);
 
+    phase('node 1 killed, drained');
     // A worker dies mid-stream (SIGKILL: its unacknowledged messages are delivered again), then comes back.
     const more = send(6);
     await workers[0]!.kill();
     await more;
     await up.flush(30_000);
-    workers[0] = await spawnNatsWorker(dataDir, natsUrls, ACK_WAIT_MS);
+    workers[0] = await worker();
     await until(async () => (await storedSeqs()).length >= 16, 20_000, 'all 16 segments stored').catch(async (e: Error) => {
       throw new Error(`${e.message}: stored ${JSON.stringify(await storedSeqs())}, camera spool ${JSON.stringify(spool.pending())}, uploaded ${up!.stats.envelopesUploaded}`);
     });
+    phase('all 16 listed');
     await until(() => arrived.size >= 16, 10_000, 'all 16 to reach the viewer');
 
     const seqs = await storedSeqs();
     t.deepEqual(seqs, Array.from({ length: 16 }, (_, i) => i), 'stored once each, none lost');
-    const s = await store();
-    const historyView = new Viewer(d.owner).pin(publicIdentity(d.home.identity.signPublicKey, d.home.identity.boxPublicKey));
-    historyView.addAnnouncement(announcement);
-    for (const seq of seqs) t.is(historyView.openSegment((await s.readSegment('home', d.home.identity.idHex, seq))!).header.seq, seq);
+    t.deepEqual(await opensAll(workers[1]!, seqs), seqs, 'the owner opens every stored segment from the history API');
     t.deepEqual([...arrived].sort((a, b) => a - b), seqs, 'every segment reached the viewer on node 3');
     t.true(seen.every((x, i) => i === 0 || x > seen[i - 1]!), `what the viewer opened is in order (${seen.join(',')})`);
     t.true(seen.length >= 10, `the viewer opened ${seen.length} of 16 live (the rest came again after a later one)`);
@@ -159,6 +181,7 @@ test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; hi
     t.log(`camera: ${up.stats.resent} envelopes sent again, ${up.stats.duplicatesConfirmed} confirmed as already stored, ${up.stats.connects} connects`);
     t.deepEqual(stolen, [], 'the stranger received nothing');
 
+    phase('history opened');
     // A login made while the cluster runs: auth.conf rewritten, the running nodes reload it.
     const late = await accounts.addAccount('late');
     const reloaded = await refreshNatsAuth(accounts, dataDir, join(root, 'nats'));
@@ -173,6 +196,28 @@ test.serial('nats cluster: 0 lost with node 1 and a worker killed mid-stream; hi
       c.end(true);
       return ok;
     }, 10_000, 'the new login to be accepted after the reload');
+
+    // The store survives a node: node 1 comes back and catches up, then node 3 (a replica of the
+    // object store, like every node) dies. A new worker indexes the store from the 2 nodes left,
+    // and its history has all 16, each readable and opened by the owner.
+    phase('late login');
+    await cluster.start(0);
+    const nc = await natsConnect({ servers: natsUrls, user: storeLogin.username, pass: storeLogin.password });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await until(async () => {
+        const info = await jsm.streams.info(`OBJ_${NATS_STORE_BUCKET}`).catch(() => null);
+        return (info?.cluster?.replicas ?? []).length === 2 && info!.cluster!.replicas!.every((r) => r.current);
+      }, 30_000, 'node 1 to catch up with the object store');
+    } finally {
+      await nc.close();
+    }
+    phase('node 1 caught up');
+    await cluster.kill(2);
+    workers.push(await worker());
+    await until(async () => (await listed(workers[2]!).catch(() => [])).length === 16, 20_000, 'a new worker to list all 16 with node 3 down');
+    phase('new worker lists 16');
+    t.deepEqual(await opensAll(workers[2]!, seqs), seqs, 'with node 3 down, a new worker serves every segment');
   } finally {
     await up?.close().catch(() => undefined);
     for (const c of clients) c.end(true);
