@@ -53,7 +53,7 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
   const tail = h('p', { class: 'problem', testid: 'timeline-tail', hidden: true });
   const canvas = h('canvas', { class: 'video', testid: 'history-canvas', width: 640, height: 360 });
   const played = h('span', { testid: 'history-frames' }, '0');
-  const scrub = h('input', { type: 'range', class: 'scrub', testid: 'history-scrub', min: 0, max: 0, step: 100, value: 0, disabled: true, 'aria-label': 'position in this hour' });
+  const scrub = h('input', { type: 'range', class: 'scrub', testid: 'history-scrub', min: 0, max: 0, step: 1, value: 0, disabled: true, 'aria-label': 'position in this hour' });
   const position = h('span', { testid: 'history-position' }, '–');
   const playButton = h('button', { class: 'small', testid: 'history-play', disabled: true }, 'Play');
   const message = h('p', { class: 'problem', testid: 'history-message' });
