@@ -7,7 +7,10 @@ export const SEALCAM_BIN = new URL('../../bin/sealcam.js', import.meta.url).path
 export function sealcam(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [SEALCAM_BIN, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      // A process ended by a signal (a native crash at exit, say) has no exit code: reported as 1,
+      // and its stderr says which signal, so a failing assertion shows it.
+      const signal = error && typeof error.code !== 'number' ? error.signal : null;
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr: signal ? `${stderr}\n[sealcam was ended by ${signal}]` : stderr });
     });
   });
 }
