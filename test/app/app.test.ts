@@ -143,7 +143,9 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
         input.dispatchEvent(new Event('input'));
         input.dispatchEvent(new Event('change'));
       }, ms - clipStart);
-      await until(async () => { const at = await shownMs(); return at <= ms && at > ms - 100; }, 10_000, `the frame at ${ms - segStart} ms into seq ${segSeq}`).catch(async (e: Error) => {
+      // The seq too: the position paused before the seek can itself lie just before `ms` (the end
+      // of the previous segment), and must not pass for the seek's frame.
+      await until(async () => { const at = await shownMs(); return at <= ms && at > ms - 100 && (await page.getByTestId('history-position').getAttribute('data-seq')) === String(segSeq); }, 10_000, `the frame at ${ms - segStart} ms into seq ${segSeq}`).catch(async (e: Error) => {
         throw new Error(`${e.message}: the page shows ${(await shownMs()) - segStart} ms into it (seq ${await page.getByTestId('history-position').getAttribute('data-seq')})`);
       });
       return { at: await shownMs(), frame: await frameCode(page, 'history-canvas') };
