@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { seconds } from './options.js';
+import { seconds, urlsOf } from './options.js';
 import { connectMqtt } from '../media/mqtt.js';
 import { tlsOptionsFor } from '../media/pinned-tls.js';
 import { Identity, LiveSession, SealcamError, Viewer, accountWildcard, cameraTopic, systemRandom, toHex } from '../protocol/index.js';
@@ -154,7 +154,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   // this run's directory, whose key the owner pins and the pairing code carries to the camera
   // (§15.8). Through an external broker the demo speaks whatever its URL says (mqtt:// is plaintext).
   // On NATS, the nodes' MQTT listeners use the cluster data directory's certificate when their URLs are mqtts://.
-  const tls = o.nats ? (o.nats.mqttUrls[0]!.startsWith('mqtts:') ? await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] }) : null) : o.broker ? null : await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] });
+  const withTls = o.nats ? o.nats.mqttUrls[0]!.startsWith('mqtts:') : !o.broker;
+  const tls = withTls ? await relayTls({ dataDir: relayDataDir, hosts: ['127.0.0.1'] }) : null;
   // The owner's phone app at /app/, as `sealcam relay` serves it (skipped, and said, if it cannot be built here).
   // (A NATS store worker serves the history API only.)
   const app = o.nats ? null : await buildApp().catch((e: unknown) => {
@@ -366,13 +367,7 @@ export function registerDemo(program: Command): void {
       if (opts.nats && opts.broker) throw new SealcamError('E_BAD_ARGUMENT', '--nats and --broker exclude each other');
       if (!opts.nats && (opts.mqttUrls || opts.natsConfig || opts.data)) throw new SealcamError('E_BAD_ARGUMENT', '--mqtt-urls, --nats-config and --data go with --nats');
       if (opts.nats && !(opts.mqttUrls && opts.natsConfig && opts.data)) throw new SealcamError('E_BAD_ARGUMENT', '--nats needs --mqtt-urls, --nats-config and --data (as sealcam relay nats-config prints them)');
-      const list = (v: string, schemes: string[], name: string) =>
-        v.split(',').map((u) => {
-          const url = u.trim();
-          if (!schemes.some((s) => url.startsWith(`${s}://`))) throw new SealcamError('E_BAD_ARGUMENT', `${name}: expected ${schemes.join(' or ')}:// URLs, got ${JSON.stringify(url)}`);
-          return url;
-        });
-      const nats = opts.nats ? { servers: list(opts.nats, ['nats', 'tls'], '--nats'), mqttUrls: list(opts.mqttUrls!, ['mqtt', 'mqtts'], '--mqtt-urls'), configDir: opts.natsConfig!, dataDir: opts.data! } : null;
+      const nats = opts.nats ? { servers: urlsOf(opts.nats, ['nats', 'tls'], '--nats'), mqttUrls: urlsOf(opts.mqttUrls!, ['mqtt', 'mqtts'], '--mqtt-urls'), configDir: opts.natsConfig!, dataDir: opts.data! } : null;
       const brokerAdmin = opts.brokerAdmin ? await readBrokerAdmin(resolve(opts.brokerAdmin)) : null;
       if (opts.brokerAdmin && !brokerAdmin) throw new SealcamError('E_CONFIG', `${opts.brokerAdmin}: no such file`);
       const report = await runDemo({ seconds: opts.seconds, out: opts.out, ...(opts.broker ? { broker: opts.broker, brokerAdmin } : {}), ...(nats ? { nats } : {}), log: (m) => process.stderr.write(`${m}\n`) });

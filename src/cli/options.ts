@@ -2,6 +2,14 @@
 import { InvalidArgumentError } from 'commander';
 import { SealcamError } from '../protocol/errors.js';
 
+/** A comma-separated list of URLs, each with one of `schemes` (`nats`, `mqtts`, …); E_BAD_ARGUMENT otherwise. */
+export function urlsOf(value: string, schemes: readonly string[], name: string): string[] {
+  const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new SealcamError('E_BAD_ARGUMENT', `${name}: expected ${schemes.join(' or ')}:// URLs, separated by commas`);
+  for (const url of urls) if (!schemes.some((s) => url.startsWith(`${s}://`))) throw new SealcamError('E_BAD_ARGUMENT', `${name}: expected ${schemes.join(' or ')}:// URLs, got ${JSON.stringify(url)}`);
+  return urls;
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');

@@ -9,18 +9,21 @@ import { ensureStoreLogin, startRelay } from '../relay/relay.js';
 import { buildApp } from './app.js';
 import { parseFingerprint, relayTls } from '../relay/tls.js';
 import { appOrigin } from '../relay/http-api.js';
+import { urlsOf } from './options.js';
 import { BROKER_ADMIN_FILE, BrokerAdmin, brokerAdminFor, findDynsecPlugin, readBrokerAdmin } from '../relay/dynsec.js';
 import { SealcamError } from '../protocol/errors.js';
 import { natsNodePorts, writeNatsConfig } from '../relay/nats-config.js';
 import { mirrorNatsLogins, natsLogins, recordNatsLogin } from '../relay/nats-logins.js';
 import { refreshNatsAuth, startNatsRelay } from '../relay/nats-relay.js';
 
-/** A comma-separated list of URLs with one of `schemes`. */
+/** A comma-separated list of URLs with one of `schemes`, as a command-line option. */
 function urlList(schemes: string[]) {
   return (value: string): string[] => {
-    const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
-    if (urls.length === 0 || urls.some((u) => !schemes.some((s) => u.startsWith(`${s}://`)))) throw new InvalidArgumentError(`expected ${schemes.join('|')}://host:port[,…]`);
-    return urls;
+    try {
+      return urlsOf(value, schemes, 'URL list');
+    } catch {
+      throw new InvalidArgumentError(`expected ${schemes.join('|')}://host:port[,…]`);
+    }
   };
 }
 

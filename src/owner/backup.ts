@@ -6,11 +6,11 @@
 import { Identity, fromHex, publicIdentity, toHex, type PublicIdentity } from '../protocol/index.js';
 import { scrypt } from 'node:crypto';
 import { openBackup, sealBackup, type BackupCamera, type BackupContent, type Scrypt } from '../protocol/backup.js';
+import { OwnerHome } from './home.js';
 
 /** Node's built-in scrypt (OpenSSL): the same bytes as the page's @noble/hashes, several times faster. */
 export const nodeScrypt: Scrypt = (passphrase, salt, { N, r, p, dkLen }) =>
   new Promise((resolve, reject) => scrypt(passphrase, salt, dkLen, { N, r, p, maxmem: 256 * N * r }, (e, key) => (e ? reject(e) : resolve(new Uint8Array(key)))));
-import { OwnerHome } from './home.js';
 
 const keysOf = (p: PublicIdentity) => ({ signPublicKey: toHex(p.signPublicKey), boxPublicKey: toHex(p.boxPublicKey) });
 

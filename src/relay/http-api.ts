@@ -197,8 +197,7 @@ export async function startHttpApi(o: HttpApiOptions): Promise<HttpApi> {
     const q = url.searchParams;
     // Listings rescan; one file is looked up in the index first and rescanned only when it is not
     // there, so a listed file that vanished from disk stays a 410 E_GONE (not a quiet 404).
-    const listing = parts.length === 6;
-    if (listing) await o.store.rescan(account, camera);
+    if (parts.length === 6) await o.store.rescan(account, camera);
     const orRescan = async <T>(find: () => Promise<T | null>): Promise<T | null> => (await find()) ?? (await o.store.rescan(account, camera), await find());
     if (parts[5] === 'segments' && parts.length === 6) {
       const since = optionalTime(q.get('since'), 'since');

@@ -13,7 +13,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TlsIdentity } from './tls.js';
+import { writeRelayCertFiles, type TlsIdentity } from './tls.js';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import type { AccountStore } from './accounts.js';
 import { brokerRules } from './acl.js';
@@ -65,11 +65,7 @@ export async function writeMosquittoConfig(
   }
   const tls: string[] = [];
   if (listener.tls) {
-    // The relay's own certificate (§15.8), so cameras that pinned the relay's key trust the broker too.
-    const certPath = join(outDir, 'relay.crt');
-    const keyPath = join(outDir, 'relay.key');
-    await writeFileAtomic(certPath, listener.tls.cert, 0o600);
-    await writeFileAtomic(keyPath, listener.tls.key, 0o600);
+    const { certPath, keyPath } = await writeRelayCertFiles(outDir, listener.tls);
     files.push(certPath, keyPath);
     tls.push(`certfile ${certPath}`, `keyfile ${keyPath}`, 'tls_version tlsv1.2');
   }

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import { SealcamError } from '../protocol/errors.js';
 import { brokerRules, type Role } from './acl.js';
-import type { TlsIdentity } from './tls.js';
+import { writeRelayCertFiles, type TlsIdentity } from './tls.js';
 
 /** The JetStream stream that captures uploads, and the consumer every store worker shares. */
 export const NATS_UPLOAD_STREAM = 'SEALCAM_UPLOADS';
@@ -146,11 +146,7 @@ export async function writeNatsConfig(logins: NatsLogin[], outDir: string, o: Na
   const routePw = await routePassword(outDir, o.routePassword);
   const tls: string[] = [];
   if (o.tls) {
-    const certPath = join(outDir, 'relay.crt');
-    const keyPath = join(outDir, 'relay.key');
-    await writeFileAtomic(certPath, o.tls.cert, 0o600);
-    await writeFileAtomic(keyPath, o.tls.key, 0o600);
-    // The relay's own certificate (§15.8), so cameras that pinned the relay's key trust every node.
+    const { certPath, keyPath } = await writeRelayCertFiles(outDir, o.tls);
     tls.push(`  tls { cert_file: ${quote(certPath)}, key_file: ${quote(keyPath)} }`);
   }
   const confPaths: string[] = [];

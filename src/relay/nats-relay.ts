@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../media/atomic-file.js';
 import { AccountStore } from './accounts.js';
 import { Ingest } from './ingest.js';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { SealcamError } from '../protocol/errors.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from './nats-client.js';
 import { OpaqueStore, type RetentionPolicy } from './store.js';
 import { JetStreamBackend } from './store-backend.js';
 import { startHttpApi, type HttpApi } from './http-api.js';
@@ -86,18 +86,18 @@ export async function startNatsRelay(o: NatsRelayOptions): Promise<NatsRelay> {
   }
   const storeLogin = await ensureStoreLogin(accounts, o.dataDir);
   await recordNatsLogin(o.dataDir, storeLogin);
-  let storeConnection: NatsConnection | null = null;
+  const storeConnection: NatsConnection | null = o.store === 'jetstream' ? await connectNats(o.servers, storeLogin, 'sealcam-store-objects') : null;
   let store: OpaqueStore;
-  if (o.store === 'jetstream') {
-    storeConnection = await connect({ servers: o.servers, user: storeLogin.username, pass: storeLogin.password, name: 'sealcam-store-objects', maxReconnectAttempts: -1, reconnectTimeWait: 250 }).catch((e: Error) => {
-      throw new SealcamError('E_BROKER', `nats ${o.servers.join(',')}: ${e.message}`);
-    });
-    store = await OpaqueStore.openOn(await JetStreamBackend.open(storeConnection, { replicas: o.replicas ?? 3 }), o.retention);
-  } else {
-    store = await OpaqueStore.open(o.dataDir, o.retention);
+  let ingest: Ingest;
+  let worker: NatsWorker;
+  try {
+    store = storeConnection ? await OpaqueStore.openOn(await JetStreamBackend.open(storeConnection, { replicas: o.replicas ?? 3 }), o.retention) : await OpaqueStore.open(o.dataDir, o.retention);
+    ingest = new Ingest(store, log);
+    worker = await startNatsWorker({ servers: o.servers, username: storeLogin.username, password: storeLogin.password, ingest, ...(o.replicas ? { replicas: o.replicas } : {}), ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}), log });
+  } catch (e) {
+    await storeConnection?.close(); // nothing left open by a worker that could not start
+    throw e;
   }
-  const ingest = new Ingest(store, log);
-  const worker = await startNatsWorker({ servers: o.servers, username: storeLogin.username, password: storeLogin.password, ingest, ...(o.replicas ? { replicas: o.replicas } : {}), ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}), log });
   const tls = o.tls ?? null;
   const info = () => ({ mqttUrl: o.mqttUrls[0] ?? '', wsUrl: null, fingerprint: tls?.fingerprint ?? null });
   const http = await startHttpApi({ accounts, store, host, log, loginGuard: new LoginGuard(), info, ...(tls ? { tls } : {}), ...(o.httpPort !== undefined ? { port: o.httpPort } : {}) }).catch(async (e: unknown) => {

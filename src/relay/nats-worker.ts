@@ -17,17 +17,17 @@
  * What a worker files it confirms to the camera on sc.v1.<a>.<c>.stored (§10.5), which the camera
  * reads over MQTT; until then the camera keeps the envelope and sends it again.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { SealcamError } from '../protocol/errors.js';
 import { toHex } from '../protocol/bytes.js';
 import { TRANSPORT_HEADER_BYTES, TRANSPORT_MAGIC } from '../protocol/transport-chunk.js';
 import { DEFAULT_REASSEMBLY_LIMITS, type Ingest } from './ingest.js';
 import { storedTopic } from './acl.js';
 import { cameraTopic } from '../protocol/topics.js';
 import { encodeReceipt, type Receipt } from '../protocol/receipt.js';
-import { NATS_PIECES_BUCKET, NATS_STORE_CONSUMER, NATS_UPLOAD_STREAM, NATS_UPLOAD_SUBJECTS } from './nats-config.js';
+import { NATS_PIECES_BUCKET, NATS_STORE_CONSUMER, NATS_UPLOAD_STREAM, NATS_UPLOAD_SUBJECTS, mqttToSubject } from './nats-config.js';
+import { connectNats, retryUntil } from './nats-client.js';
 
 export interface NatsWorkerOptions {
   /** nats://host:port of the cluster's nodes; the client moves to another when one goes */
@@ -74,38 +74,32 @@ async function ensureTopology(nc: NatsConnection, replicas: number, ackWaitMs: n
 
 export async function startNatsWorker(o: NatsWorkerOptions): Promise<NatsWorker> {
   const log = o.log ?? (() => undefined);
-  const nc = await connect({ servers: o.servers, user: o.username, pass: o.password, name: 'sealcam-store', maxReconnectAttempts: -1, reconnectTimeWait: 250 }).catch((e: Error) => {
-    throw new SealcamError('E_BROKER', `nats ${o.servers.join(',')}: ${e.message}`);
-  });
+  const nc = await connectNats(o.servers, o, 'sealcam-store');
   const replicas = o.replicas ?? 3;
-  let pieces: KV | null = null;
-  // A cluster that is still starting has no JetStream leader yet: keep trying for a while.
+  // A cluster that is still starting (or has just lost a node) has no JetStream leader yet: keep
+  // trying for a while, for the topology and for the shared consumer.
   const deadline = Date.now() + (o.setupTimeoutMs ?? 30_000);
-  while (!pieces) {
-    try {
-      pieces = await ensureTopology(nc, replicas, o.ackWaitMs ?? 30_000);
-    } catch (e) {
-      if (Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        continue;
-      }
-      await nc.close();
-      throw new SealcamError('E_BROKER', `nats: cannot set up stream ${NATS_UPLOAD_STREAM}: ${(e as Error).message}`);
-    }
+  let kv: KV;
+  let consumer: Consumer;
+  try {
+    kv = await retryUntil(deadline, `nats: cannot set up stream ${NATS_UPLOAD_STREAM}`, () => ensureTopology(nc, replicas, o.ackWaitMs ?? 30_000));
+    consumer = await retryUntil(deadline, `nats: cannot reach consumer ${NATS_STORE_CONSUMER}`, () => jetstream(nc).consumers.get(NATS_UPLOAD_STREAM, NATS_STORE_CONSUMER));
+  } catch (e) {
+    await nc.close();
+    throw e;
   }
-  const kv = pieces;
   const stats = { messages: 0, piecesKept: 0, envelopesAssembled: 0 };
 
   /** Keep a piece; if it was the last one missing, file the whole envelope and drop the pieces. */
-  const takePiece = async (account: string, camera: string, payload: Uint8Array, p: { count: number; hash: string }, index: number) => {
+  const takePiece = async (account: string, camera: string, payload: Uint8Array, p: { index: number; count: number; hash: string }) => {
     const prefix = `${account}.${camera}.${p.hash}`;
-    await kv.put(`${prefix}.${index}`, payload);
+    await kv.put(`${prefix}.${p.index}`, payload);
     stats.piecesKept++;
     const all: Uint8Array[] = [];
     for (let i = 0; i < p.count; i++) {
-      const e = i === index ? null : await kv.get(`${prefix}.${i}`);
-      if (i !== index && (!e || e.operation !== 'PUT')) return null; // not complete yet: the worker with the last piece files it
-      all.push(i === index ? payload : e!.value);
+      const e = i === p.index ? null : await kv.get(`${prefix}.${i}`);
+      if (i !== p.index && (!e || e.operation !== 'PUT')) return null; // not complete yet: the worker with the last piece files it
+      all.push(i === p.index ? payload : e!.value);
     }
     let receipt: Receipt | null = null;
     for (const piece of all) receipt = (await o.ingest.take(account, camera, 'seg', piece)) ?? receipt;
@@ -118,30 +112,15 @@ export async function startNatsWorker(o: NatsWorkerOptions): Promise<NatsWorker>
     const t = storedTopic(m.subject.replaceAll('.', '/'));
     if (t) {
       const p = t.channel === 'seg' ? pieceHeader(m.data) : null;
-      const receipt = p && p.count > 1 && p.index < p.count ? await takePiece(t.account, t.camera, m.data, p, p.index) : await o.ingest.take(t.account, t.camera, t.channel, m.data);
+      const receipt = p && p.count > 1 && p.index < p.count ? await takePiece(t.account, t.camera, m.data, p) : await o.ingest.take(t.account, t.camera, t.channel, m.data);
       // The camera keeps the envelope until this arrives (§10.5): an MQTT PUBACK from a node does
       // not mean the stream has it (a publish during the stream's leader election is lost).
-      if (receipt) nc.publish(cameraTopic(t.account, t.camera, 'stored').replaceAll('/', '.'), encodeReceipt(receipt));
+      if (receipt) nc.publish(mqttToSubject(cameraTopic(t.account, t.camera, 'stored')), encodeReceipt(receipt));
     }
     stats.messages++;
     await m.ackAck();
   };
 
-  const js = jetstream(nc);
-  // Also retried until the deadline: a worker that starts while a node is down finds the cluster
-  // electing leaders ("JetStream system temporarily unavailable") for a few seconds.
-  let consumer: Awaited<ReturnType<typeof js.consumers.get>> | null = null;
-  while (!consumer) {
-    try {
-      consumer = await js.consumers.get(NATS_UPLOAD_STREAM, NATS_STORE_CONSUMER);
-    } catch (e) {
-      if (Date.now() >= deadline) {
-        await nc.close();
-        throw new SealcamError('E_BROKER', `nats: cannot reach consumer ${NATS_STORE_CONSUMER}: ${(e as Error).message}`);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
   // Pull requests of 5 s (not the client's default 30 s): when a node dies with the consumer's
   // leader, the open request is lost and only missed heartbeats (half the expiry, twice) reveal it;
   // with 30 s the workers stood still up to a minute after a node kill, with 5 s a few seconds.

@@ -18,11 +18,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { StorageType, jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { createHash } from 'node:crypto';
-import { SealcamError } from '../protocol/errors.js';
 import type { SegmentHeader } from '../protocol/envelope.js';
 import { readFileNoFollow, writeFileAtomic } from '../media/atomic-file.js';
 import { ensurePrivateDir } from './data-dir.js';
 import { NATS_STORE_BUCKET } from './nats-config.js';
+import { retryUntil } from './nats-client.js';
 
 export type Leaf = 'seg' | 'keys';
 
@@ -41,8 +41,8 @@ export interface SegmentMeta {
   kind: SegmentHeader['kind'];
 }
 
-export interface ListedFile {
-  name: string;
+/** A file a listing found, with what the index needs. */
+export interface ListedFile extends StoreRef {
   bytes: number;
   /** ms since the Unix epoch when it was written */
   storedAt: number;
@@ -66,14 +66,14 @@ export interface StoreBackend {
   readHead(ref: StoreRef, n: number): Promise<Uint8Array | null>;
   open(ref: StoreRef): Promise<OpenedFile | null>;
   remove(ref: StoreRef): Promise<void>;
-  accounts(): Promise<string[]>;
   cameras(account: string): Promise<string[]>;
-  /** the files of one camera's leaf, or null if it has none */
-  list(account: string, camera: string, leaf: Leaf): Promise<ListedFile[] | null>;
+  /** the files of the whole store, of one account, or of one camera, in one pass (a JetStream listing reads the whole bucket) */
+  list(scope: { account?: string; camera?: string }): Promise<ListedFile[]>;
   /** every file, as a path or object name (audits such as "no plaintext at rest") */
   allFiles(): Promise<string[]>;
-  close(): Promise<void>;
 }
+
+const LEAVES: readonly Leaf[] = ['seg', 'keys'];
 
 const LEVEL_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** a temporary file older than this is a crash's leftover; a newer one may be another worker's write in progress */
@@ -95,9 +95,14 @@ export class FsBackend implements StoreBackend {
     await writeFileAtomic(join(await this.cameraDir(ref.account, ref.camera, ref.leaf), ref.name), bytes, 0o600);
   }
 
+  /** null only when the file is not there or is a symlink (never followed); a failing disk throws. */
   async read(ref: StoreRef): Promise<Uint8Array | null> {
-    const b = await readFileNoFollow(this.path(ref)).catch(() => null);
-    return b && new Uint8Array(b);
+    try {
+      return new Uint8Array(await readFileNoFollow(this.path(ref)));
+    } catch (err) {
+      if (absent(err)) return null;
+      throw err;
+    }
   }
 
   async readHead(ref: StoreRef, n: number): Promise<Uint8Array | null> {
@@ -117,8 +122,7 @@ export class FsBackend implements StoreBackend {
     try {
       handle = await open(this.path(ref), constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ELOOP') return null; // gone, or a symlink (never followed)
+      if (absent(err)) return null;
       throw err;
     }
     const st = await handle.stat();
@@ -133,18 +137,29 @@ export class FsBackend implements StoreBackend {
     await rm(this.path(ref), { force: true });
   }
 
-  accounts(): Promise<string[]> {
-    return privateSubdirs(this.root);
-  }
-
   cameras(account: string): Promise<string[]> {
     return privateSubdirs(join(this.root, account));
   }
 
-  async list(account: string, camera: string, leaf: Leaf): Promise<ListedFile[] | null> {
+  async list(scope: { account?: string; camera?: string }): Promise<ListedFile[]> {
+    const out: ListedFile[] = [];
+    for (const account of scope.account !== undefined ? [scope.account] : await privateSubdirs(this.root)) {
+      for (const camera of scope.camera !== undefined ? [scope.camera] : await privateSubdirs(join(this.root, account))) {
+        for (const leaf of LEAVES) out.push(...(await this.listLeaf(account, camera, leaf)));
+      }
+    }
+    return out;
+  }
+
+  private async listLeaf(account: string, camera: string, leaf: Leaf): Promise<ListedFile[]> {
     const dir = join(this.root, account, camera, leaf);
-    const names = await readdir(dir, { withFileTypes: true }).catch(() => null);
-    if (!names) return null;
+    let names;
+    try {
+      names = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; // nothing filed there yet
+      throw err;
+    }
     if (!this.checkedDirs.has(dir)) {
       await ensurePrivateDir(dir, `store/${account}/${camera}/${leaf}`);
       this.checkedDirs.add(dir);
@@ -158,7 +173,7 @@ export class FsBackend implements StoreBackend {
       }
       if (!e.isFile()) continue; // symlinks and anything else are never read
       const st = await stat(join(dir, e.name)).catch(() => null);
-      if (st) out.push({ name: e.name, bytes: st.size, storedAt: st.mtimeMs, meta: null });
+      if (st) out.push({ account, camera, leaf, name: e.name, bytes: st.size, storedAt: st.mtimeMs, meta: null });
     }
     return out;
   }
@@ -176,8 +191,6 @@ export class FsBackend implements StoreBackend {
     return out;
   }
 
-  async close(): Promise<void> {}
-
   /** store/<a>/<c>/<leaf>, each level created 0700 and checked (never a symlink) once. */
   private async cameraDir(account: string, camera: string, leaf: Leaf): Promise<string> {
     const levels = [account, camera, leaf];
@@ -190,6 +203,12 @@ export class FsBackend implements StoreBackend {
     }
     return dir;
   }
+}
+
+/** Not there, or a symlink where a file should be (O_NOFOLLOW: ELOOP). */
+function absent(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ELOOP';
 }
 
 async function privateSubdirs(dir: string): Promise<string[]> {
@@ -212,23 +231,17 @@ export class JetStreamBackend implements StoreBackend {
   /** Open (or create) the bucket; a cluster that is still electing its JetStream leader is waited for up to `setupTimeoutMs`. */
   static async open(nc: NatsConnection, o: { replicas: number; bucket?: string; setupTimeoutMs?: number }): Promise<JetStreamBackend> {
     const bucket = o.bucket ?? NATS_STORE_BUCKET;
-    const deadline = Date.now() + (o.setupTimeoutMs ?? 30_000);
-    for (;;) {
-      try {
-        const os = await new Objm(nc).create(bucket, { replicas: o.replicas, storage: StorageType.File, description: 'sealcam opaque store: sealed envelopes and epoch announcements' });
-        // The client reads an object and lists the bucket through a short-lived consumer. With a
-        // node down, about one in three of those was never answered within the default 5 s (seen in
-        // the node-kill test: reads took 5.5 or 11 s) while a new request was answered at once. So
-        // objects are read with direct gets (any replica answers, no consumer: readObject), and
-        // listings ask with 1.5 s and try again (retrying); writes keep the default.
-        const short = jetstream(nc, { timeout: 1500 });
-        const osRead = await new Objm(short).open(bucket);
-        return new JetStreamBackend(os, osRead, await short.jetstreamManager(), bucket, `JetStream object store ${bucket}`);
-      } catch (e) {
-        if (Date.now() > deadline) throw new SealcamError('E_BROKER', `nats: cannot open object store ${bucket}: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    return retryUntil(Date.now() + (o.setupTimeoutMs ?? 30_000), `nats: cannot open object store ${bucket}`, async () => {
+      const os = await new Objm(nc).create(bucket, { replicas: o.replicas, storage: StorageType.File, description: 'sealcam opaque store: sealed envelopes and epoch announcements' });
+      // The client reads an object and lists the bucket through a short-lived consumer. With a
+      // node down, about one in three of those was never answered within the default 5 s (seen in
+      // the node-kill test: reads took 5.5 or 11 s) while a new request was answered at once. So
+      // objects are read with direct gets (any replica answers, no consumer: readObject), and
+      // listings ask with 1.5 s and try again (retrying); writes keep the default.
+      const short = jetstream(nc, { timeout: 1500 });
+      const osRead = await new Objm(short).open(bucket);
+      return new JetStreamBackend(os, osRead, await short.jetstreamManager(), bucket, `JetStream object store ${bucket}`);
+    });
   }
 
   private static objectName(ref: StoreRef): string {
@@ -240,16 +253,8 @@ export class JetStreamBackend implements StoreBackend {
    * time out until the stream has a new leader. Then E_BROKER (HTTP 503; an upload is not
    * acknowledged, so it is delivered again).
    */
-  private async retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        return await call();
-      } catch (e) {
-        if (Date.now() > deadline) throw new SealcamError('E_BROKER', `${this.where}: ${what}: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+  private retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return retryUntil(Date.now() + 20_000, `${this.where}: ${what}`, call);
   }
 
   async write(ref: StoreRef, bytes: Uint8Array, meta: SegmentMeta | null): Promise<void> {
@@ -301,34 +306,29 @@ export class JetStreamBackend implements StoreBackend {
     });
   }
 
-  /** Every object's name and info (a listing is a JetStream consumer). */
-  private async names(): Promise<{ parts: string[]; bytes: number; storedAt: number; description: string | undefined }[]> {
+  /** Every object the bucket holds, in one listing (a JetStream consumer), as store files where its name is one. */
+  private async objects(): Promise<{ name: string; file: ListedFile | null }[]> {
     const infos = await this.retrying('list', () => this.osRead.list());
-    return infos.filter((i) => !i.deleted).map((i) => ({ parts: i.name.split('/'), bytes: i.size, storedAt: Date.parse(i.mtime), description: i.description }));
-  }
-
-  async accounts(): Promise<string[]> {
-    return [...new Set((await this.names()).map((n) => n.parts[0]!).filter((a) => LEVEL_RE.test(a)))];
+    return infos
+      .filter((i) => !i.deleted)
+      .map((i) => {
+        const [account, camera, leaf, name, ...rest] = i.name.split('/');
+        const valid = rest.length === 0 && name !== undefined && LEVEL_RE.test(account!) && LEVEL_RE.test(camera ?? '') && LEAVES.includes(leaf as Leaf);
+        return { name: i.name, file: valid ? { account: account!, camera: camera!, leaf: leaf as Leaf, name: name!, bytes: i.size, storedAt: Date.parse(i.mtime), meta: parseMeta(i.description) } : null };
+      });
   }
 
   async cameras(account: string): Promise<string[]> {
-    return [...new Set((await this.names()).filter((n) => n.parts[0] === account).map((n) => n.parts[1]!).filter((c) => LEVEL_RE.test(c)))];
+    return [...new Set((await this.list({ account })).map((f) => f.camera))];
   }
 
-  async list(account: string, camera: string, leaf: Leaf): Promise<ListedFile[] | null> {
-    const out: ListedFile[] = [];
-    for (const n of await this.names()) {
-      if (n.parts.length !== 4 || n.parts[0] !== account || n.parts[1] !== camera || n.parts[2] !== leaf) continue;
-      out.push({ name: n.parts[3]!, bytes: n.bytes, storedAt: n.storedAt, meta: parseMeta(n.description) });
-    }
-    return out.length ? out : null;
+  async list(scope: { account?: string; camera?: string }): Promise<ListedFile[]> {
+    return (await this.objects()).flatMap((o) => (o.file && (scope.account === undefined || o.file.account === scope.account) && (scope.camera === undefined || o.file.camera === scope.camera) ? [o.file] : []));
   }
 
   async allFiles(): Promise<string[]> {
-    return (await this.names()).map((n) => n.parts.join('/'));
+    return (await this.objects()).map((o) => o.name);
   }
-
-  async close(): Promise<void> {}
 }
 
 function parseMeta(description: string | undefined): SegmentMeta | null {

@@ -18,12 +18,11 @@
  * account's usage and its camera's status.
  */
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { SealcamError } from '../protocol/errors.js';
 import { decodeHeader, type SegmentHeader } from '../protocol/envelope.js';
 import { equalBytes, toHex } from '../protocol/bytes.js';
 import { ensurePrivateDir, openDataDir } from './data-dir.js';
-import { FsBackend, type ListedFile, type Leaf, type OpenedFile, type StoreBackend, type StoreRef } from './store-backend.js';
+import { FsBackend, type ListedFile, type OpenedFile, type StoreBackend, type StoreRef } from './store-backend.js';
 
 export interface StoredSegment {
   account: string;
@@ -269,26 +268,25 @@ export class OpaqueStore {
   }
 
   private async rescanCamera(account: string, camera: string): Promise<void> {
-    for (const leaf of ['seg', 'keys'] as const) {
-      const files = await this.backend.list(account, camera, leaf);
-      if (!files) continue;
-      const present = new Set<string>();
-      for (const f of files) {
-        present.add(f.name);
-        const seg = leaf === 'seg' ? SEG_RE.exec(f.name) : null;
-        const k = leaf === 'keys' ? KEY_RE.exec(f.name) : null;
-        if (!seg && !k) continue;
-        if (this.indexed(account, camera, seg ? { seq: Number(seg[2]) } : { epoch: Number(k![1]) })) continue;
-        const entry = await this.entryOf(account, camera, leaf, f).catch(() => null);
-        // Checked again after the await: this process may have filed it meanwhile.
-        if (!entry || this.indexed(account, camera, entry.type === 'seg' ? { seq: entry.seq } : { epoch: entry.epoch })) continue;
-        if (entry.type === 'seg') this.addSegment(entry);
-        else this.addAnnouncement(entry);
-      }
-      // Files another worker evicted (retention, quota) leave the index too.
-      const cam = this.cams.get(key(account, camera));
-      const listed: Entry[] = leaf === 'seg' ? (cam?.segments ?? []).map((x) => ({ ...x, type: 'seg' as const })) : (cam?.keys ?? []).map((x) => ({ ...x, type: 'key' as const }));
-      for (const e of listed) if (!present.has(refOf(e).name)) this.forget(e);
+    const files = await this.backend.list({ account, camera });
+    const present = new Set(files.map((f) => `${f.leaf}/${f.name}`));
+    for (const f of files) {
+      const seg = f.leaf === 'seg' ? SEG_RE.exec(f.name) : null;
+      const k = f.leaf === 'keys' ? KEY_RE.exec(f.name) : null;
+      if (!seg && !k) continue;
+      if (this.indexed(account, camera, seg ? { seq: Number(seg[2]) } : { epoch: Number(k![1]) })) continue;
+      const entry = await this.entryOf(f).catch(() => null);
+      // Checked again after the await: this process may have filed it meanwhile.
+      if (!entry || this.indexed(account, camera, entry.type === 'seg' ? { seq: entry.seq } : { epoch: entry.epoch })) continue;
+      if (entry.type === 'seg') this.addSegment(entry);
+      else this.addAnnouncement(entry);
+    }
+    // Files another worker evicted (retention, quota) leave the index too.
+    const cam = this.cams.get(key(account, camera));
+    const indexed = [...(cam?.segments ?? []), ...(cam?.keys ?? [])] as Entry[]; // entries are tagged when added (addSegment, addAnnouncement)
+    for (const e of indexed) {
+      const ref = refOf(e);
+      if (!present.has(`${ref.leaf}/${ref.name}`)) this.forget(e);
     }
   }
 
@@ -369,11 +367,16 @@ export class OpaqueStore {
    * from disk (or replaced by a symlink, which is never followed) is dropped from the index and
    * is E_GONE.
    */
-  async openSegment(account: string, camera: string, seq: number): Promise<OpenedFile | null> {
+  /** The indexed segment `seq` of a camera, or undefined. */
+  private segmentEntry(account: string, camera: string, seq: number): StoredSegment | undefined {
     const cam = this.cams.get(key(account, camera));
     const entry = cam?.segments[seqIndex(cam.segments, seq)];
-    if (!entry || entry.seq !== seq) return null;
-    return this.openListed({ type: 'seg', ...entry }, `segment ${seq}`);
+    return entry?.seq === seq ? entry : undefined;
+  }
+
+  async openSegment(account: string, camera: string, seq: number): Promise<OpenedFile | null> {
+    const entry = this.segmentEntry(account, camera, seq);
+    return entry ? this.openListed({ type: 'seg', ...entry }, `segment ${seq}`) : null;
   }
 
   async openAnnouncement(account: string, camera: string, epoch: number): Promise<OpenedFile | null> {
@@ -382,16 +385,14 @@ export class OpaqueStore {
     // Not indexed: another worker sharing the store may have filed it since this one last looked.
     // An announcement's name is its epoch, so it is looked up directly rather than by a listing.
     if (!LEVEL_RE.test(account) || !/^[0-9a-f]{32}$/.test(camera)) return null;
-    const bytes = await this.backend.read(keyRef({ account, camera, epoch }));
-    if (!bytes) return null;
-    if (!this.indexed(account, camera, { epoch })) this.addAnnouncement({ account, camera, epoch, bytes: bytes.length, storedAt: Date.now() });
-    return { size: bytes.length, body: () => Readable.from([bytes]), close: async () => undefined };
+    const file = await this.backend.open(keyRef({ account, camera, epoch }));
+    if (file && !this.indexed(account, camera, { epoch })) this.addAnnouncement({ account, camera, epoch, bytes: file.size, storedAt: Date.now() });
+    return file;
   }
 
   async readSegment(account: string, camera: string, seq: number): Promise<Uint8Array | null> {
-    const cam = this.cams.get(key(account, camera));
-    const entry = cam?.segments[seqIndex(cam.segments, seq)];
-    if (!entry || entry.seq !== seq) return null;
+    const entry = this.segmentEntry(account, camera, seq);
+    if (!entry) return null;
     const bytes = await this.backend.read(segRef(entry));
     if (!bytes) this.gone({ type: 'seg', ...entry }, `segment ${seq}`);
     return bytes;
@@ -582,8 +583,9 @@ export class OpaqueStore {
   }
 
   /** An index entry for a listed file: names give the epoch and seq, the header (or the backend's copy of it) the rest. */
-  private async entryOf(account: string, camera: string, leaf: Leaf, f: ListedFile): Promise<Entry | null> {
-    if (leaf === 'keys') {
+  private async entryOf(f: ListedFile): Promise<Entry | null> {
+    const { account, camera } = f;
+    if (f.leaf === 'keys') {
       const m = KEY_RE.exec(f.name);
       return m ? { type: 'key', account, camera, epoch: Number(m[1]), bytes: f.bytes, storedAt: f.storedAt } : null;
     }
@@ -591,7 +593,7 @@ export class OpaqueStore {
     if (!m) return null;
     let meta = f.meta;
     if (!meta) {
-      const head = await this.backend.readHead({ account, camera, leaf, name: f.name }, 80);
+      const head = await this.backend.readHead(f, 80);
       if (!head) return null;
       try {
         const h = decodeHeader(head);
@@ -605,15 +607,9 @@ export class OpaqueStore {
 
   private async rebuildIndex(): Promise<void> {
     const found: Entry[] = [];
-    for (const account of await this.backend.accounts()) {
-      for (const camera of await this.backend.cameras(account)) {
-        for (const leaf of ['seg', 'keys'] as const) {
-          for (const f of (await this.backend.list(account, camera, leaf)) ?? []) {
-            const entry = await this.entryOf(account, camera, leaf, f);
-            if (entry) found.push(entry);
-          }
-        }
-      }
+    for (const f of await this.backend.list({})) {
+      const entry = await this.entryOf(f);
+      if (entry) found.push(entry);
     }
     found.sort((x, y) => x.storedAt - y.storedAt);
     for (const e of found) {

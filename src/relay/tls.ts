@@ -49,6 +49,18 @@ export function spkiFingerprintOfKey(key: KeyObject): string {
 export { parseFingerprint } from '../media/pinned-tls.js';
 
 /**
+ * The relay's certificate and key as files in `dir` (0600), for a broker that serves them (Mosquitto,
+ * the nodes of a NATS cluster), so cameras that pinned the relay's key (§15.8) trust it too.
+ */
+export async function writeRelayCertFiles(dir: string, tls: TlsIdentity): Promise<{ certPath: string; keyPath: string }> {
+  const certPath = join(dir, 'relay.crt');
+  const keyPath = join(dir, 'relay.key');
+  await writeFileAtomic(certPath, tls.cert, 0o600);
+  await writeFileAtomic(keyPath, tls.key, 0o600);
+  return { certPath, keyPath };
+}
+
+/**
  * Load the operator's certificate and key, or the relay's own self-signed pair from
  * `<dataDir>/tls/`, making it on first start for `hosts` (names and IP addresses it answers on).
  */
