@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { relayJson } from '../media/relay-http.js';
 import { accountGet, listAccountCameras } from './relay-api.js';
-import { SealcamError, concatBytes, decodeEvent, equalBytes, rosterLag, type AnnouncementInfo, type ErrorCode, type ExpectedRoster, type MotionEventRecord, type Viewer } from '../protocol/index.js';
+import { SealcamError, concatBytes, decodeEvent, equalBytes, hiddenTail, rosterLag, type AnnouncementInfo, type ErrorCode, type ExpectedRoster, type MotionEventRecord, type Viewer } from '../protocol/index.js';
 
 export interface RelayLogin {
   /** http(s)://host:port of the relay's API */
@@ -136,10 +136,9 @@ export async function fetchHistory(login: RelayLogin, viewer: Viewer, cameraId: 
   }
   // §8.4: a viewer remembers the newest seq it has seen; a history that stops below it was cut,
   // even when its last segment carries FINAL (a relay hiding whole runs after a clean end).
-  const last = list.length ? list[list.length - 1]!.seq : null;
-  const known = range.knownHighestSeq ?? null;
-  if (known !== null && range.until === undefined && (last === null || last < known)) {
-    result.tailMissing = { historyEndsAt: last, seenUpTo: known };
+  const tail = range.until === undefined ? hiddenTail(list.length ? list[list.length - 1]!.seq : null, range.knownHighestSeq ?? null) : null;
+  if (tail) {
+    result.tailMissing = tail;
     result.truncated = true;
   }
   return result;

@@ -120,3 +120,13 @@ export class StreamState {
     return this.finalSeen;
   }
 }
+
+/**
+ * §8.4, a hidden tail: a viewer remembers the newest seq it has seen (`seenUpTo`); a history listed
+ * up to now whose last seq (`historyEndsAt`, null when empty) is below it was cut by the relay, or
+ * lost, even when its last segment carries FINAL. Null when nothing is missing or nothing is known.
+ */
+export function hiddenTail(historyEndsAt: number | null, seenUpTo: number | null): { historyEndsAt: number | null; seenUpTo: number } | null {
+  if (seenUpTo === null || (historyEndsAt !== null && historyEndsAt >= seenUpTo)) return null;
+  return { historyEndsAt, seenUpTo };
+}

@@ -257,9 +257,23 @@ export class JetStreamBackend implements StoreBackend {
     return retryUntil(Date.now() + 20_000, `${this.where}: ${what}`, call);
   }
 
+  /**
+   * A put that timed out may still have been stored: before trying again, the object is looked up,
+   * and one with these bytes (by its SHA-256) is not put twice. Putting it again would delete and
+   * re-add it, and deletes made while a node is down are what nats-server 2.9 can lose on that
+   * node's catch-up (docs/SCALING.md).
+   */
   async write(ref: StoreRef, bytes: Uint8Array, meta: SegmentMeta | null): Promise<void> {
     const name = JetStreamBackend.objectName(ref);
-    await this.retrying(`put ${name}`, () => this.os.putBlob({ name, ...(meta ? { description: JSON.stringify({ t: meta.captureTime, f: meta.final, k: meta.kind }) } : {}) }, bytes));
+    let tried = false;
+    await this.retrying(`put ${name}`, async () => {
+      if (tried) {
+        const info = await this.osRead.info(name);
+        if (info && !info.deleted && info.size === bytes.length && sameDigest(info.digest, bytes)) return;
+      }
+      tried = true;
+      await this.os.putBlob({ name, ...(meta ? { description: JSON.stringify({ t: meta.captureTime, f: meta.final, k: meta.kind }) } : {}) }, bytes);
+    });
   }
 
   async read(ref: StoreRef): Promise<Uint8Array | null> {
@@ -283,8 +297,7 @@ export class JetStreamBackend implements StoreBackend {
       at += m.data.length;
       seq = m.seq;
     }
-    const digest = `SHA-256=${createHash('sha256').update(out).digest('base64url')}`;
-    if (at !== out.length || digest.replace(/=+$/, '') !== info.digest.replace(/=+$/, '')) throw new Error(`object ${name}: ${at} of ${out.length} bytes, or its digest differs`);
+    if (at !== out.length || !sameDigest(info.digest, out)) throw new Error(`object ${name}: ${at} of ${out.length} bytes, or its digest differs`);
     return out;
   }
 
@@ -329,6 +342,11 @@ export class JetStreamBackend implements StoreBackend {
   async allFiles(): Promise<string[]> {
     return (await this.objects()).map((o) => o.name);
   }
+}
+
+/** Whether an object store digest ("SHA-256=" and base64url, padded or not) is that of `bytes`. */
+function sameDigest(digest: string, bytes: Uint8Array): boolean {
+  return digest.replace(/=+$/, '') === `SHA-256=${createHash('sha256').update(bytes).digest('base64url')}`;
 }
 
 function parseMeta(description: string | undefined): SegmentMeta | null {

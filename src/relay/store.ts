@@ -196,8 +196,28 @@ export class OpaqueStore {
       this.stats.conflicts++;
       throw new SealcamError('E_STORE', `${account}/${camera}: seq ${header.seq} is already stored with other bytes; the first copy is kept`);
     }
-    await this.makeRoom(account, camera, envelope.length, now);
     const entry: StoredSegment = { account, camera, epoch: header.epoch, seq: header.seq, captureTime: header.captureTime, bytes: envelope.length, storedAt: now, final: header.final, kind: header.kind };
+    // Not in this index, but another worker sharing the store may have filed it since this one
+    // last looked (a redelivery after a worker died): its copy is found by name and kept, never
+    // written over. (Writing over it also made the object store delete and re-add it, which is
+    // what let nats-server 2.9 lose a restarted replica's copy: docs/SCALING.md.)
+    const there = await this.backend.read(segRef(entry));
+    if (there) {
+      let stored: SegmentHeader = header;
+      try {
+        stored = decodeHeader(there);
+      } catch {
+        // not a header: the copy there is still kept and this upload refused below
+      }
+      if (!this.indexed(account, camera, { seq: entry.seq })) this.addSegment({ ...entry, bytes: there.length, captureTime: stored.captureTime, final: stored.final, kind: stored.kind });
+      if (equalBytes(there, envelope)) {
+        this.stats.duplicates++;
+        return null;
+      }
+      this.stats.conflicts++;
+      throw new SealcamError('E_STORE', `${account}/${camera}: seq ${header.seq} is already stored (by another worker) with other bytes; the first copy is kept`);
+    }
+    await this.makeRoom(account, camera, envelope.length, now);
     await this.backend.write(segRef(entry), envelope, { captureTime: entry.captureTime, final: entry.final, kind: entry.kind });
     if (!this.indexed(account, camera, { seq: entry.seq })) this.addSegment(entry); // a rescan may have listed the file already
     cam.status = 'ok';
@@ -215,7 +235,14 @@ export class OpaqueStore {
   async putAnnouncement(account: string, camera: string, announcement: Uint8Array, epoch: number, now = Date.now()): Promise<boolean> {
     checkLevels(account, camera);
     const cam = this.camera(account, camera);
-    const old = cam.keys.find((k) => k.epoch === epoch);
+    let old = cam.keys.find((k) => k.epoch === epoch);
+    if (!old) {
+      // Filed by another worker sharing the store since this one last looked (the camera sends
+      // its newest two on every connect): indexed, so a copy with the same bytes is not rewritten.
+      const there = await this.backend.read(keyRef({ account, camera, epoch }));
+      if (there && !cam.keys.some((k) => k.epoch === epoch)) this.addAnnouncement({ account, camera, epoch, bytes: there.length, storedAt: now });
+      old = cam.keys.find((k) => k.epoch === epoch);
+    }
     if (old && old.bytes === announcement.length && (await this.sameBytes(keyRef(old), announcement))) {
       this.stats.duplicates++;
       return false;

@@ -14,6 +14,11 @@ export const NATS_SERVER = findTool('nats-server');
 export interface TestNatsCluster {
   config: NatsClusterConfig;
   ports: NatsNodePorts[];
+  /**
+   * A stream as node `i` holds it (its monitoring port's /jsz): the node's own replica, not the
+   * leader's answer that every JetStream API request gets. Null when the node does not hold it.
+   */
+  localStream(i: number, stream: string): Promise<{ messages: number; firstSeq: number; lastSeq: number } | null>;
   kill(i: number): Promise<void>;
   start(i: number): Promise<void>;
   stop(): Promise<void>;
@@ -34,13 +39,17 @@ export async function startNatsCluster(accounts: AccountStore, dataDir: string, 
 
 async function startNatsClusterOnce(accounts: AccountStore, dataDir: string, outDir: string, nodes: number): Promise<TestNatsCluster> {
   const ports: NatsNodePorts[] = [];
-  for (let i = 0; i < nodes; i++) ports.push({ client: await freePort(), cluster: await freePort(), mqtt: await freePort() });
+  const monitor: number[] = [];
+  for (let i = 0; i < nodes; i++) {
+    ports.push({ client: await freePort(), cluster: await freePort(), mqtt: await freePort() });
+    monitor.push(await freePort());
+  }
   const { logins } = await natsLogins(accounts, dataDir);
   const config = await writeNatsConfig(logins, outDir, { host: '127.0.0.1', nodes: ports, dataDir: join(outDir, 'js') });
   const procs: (ChildProcess | null)[] = ports.map(() => null);
   // SC_NATS_LOG=/tmp/x keeps each node's log in /tmp/x-<i>.log (for a failing run).
   const start = async (i: number) => {
-    const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, '-m', String(monitor[i]!), ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs[i] = p;
     let err = '';
     p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
@@ -59,7 +68,13 @@ async function startNatsClusterOnce(accounts: AccountStore, dataDir: string, out
     p.kill('SIGKILL');
     await exited;
   };
-  const cluster = { config, ports, start, kill, stop: async () => Promise.all(ports.map((_, i) => kill(i))).then(() => undefined) };
+  const localStream = async (i: number, stream: string) => {
+    const r = await fetch(`http://127.0.0.1:${monitor[i]!}/jsz?accounts=true&streams=true`);
+    const jsz = (await r.json()) as { account_details?: { stream_detail?: { name: string; state: { messages: number; first_seq: number; last_seq: number } }[] }[] };
+    const s = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []).find((x) => x.name === stream);
+    return s ? { messages: s.state.messages, firstSeq: s.state.first_seq, lastSeq: s.state.last_seq } : null;
+  };
+  const cluster = { config, ports, localStream, start, kill, stop: async () => Promise.all(ports.map((_, i) => kill(i))).then(() => undefined) };
   try {
     await Promise.all(ports.map((_, i) => start(i)));
     // The MQTT port opens before the node takes logins (it closes them for a few more seconds

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { StreamState, Viewer, type StreamSnapshot } from '../../src/protocol/index.js';
+import { StreamState, Viewer, hiddenTail, type StreamSnapshot } from '../../src/protocol/index.js';
 import { codeOf } from '../helpers/codes.js';
 import { T0, bytesOf, household } from '../helpers/fixtures.js';
 
@@ -104,4 +104,13 @@ test('snapshots round-trip and bad snapshots are refused', (t) => {
   t.true(restored.ended);
   t.is(codeOf(() => StreamState.fromJSON({ ...s.toJSON(), window: 'zz' })), 'E_BAD_ARGUMENT');
   t.is(codeOf(() => StreamState.fromJSON({ ...s.toJSON(), v: 2 as 1 })), 'E_BAD_ARGUMENT');
+});
+
+test('a hidden tail (§8.4): a history that ends below the newest seq seen was cut, an empty one too; at or above it, or with nothing seen, it was not', (t) => {
+  t.deepEqual(hiddenTail(7, 9), { historyEndsAt: 7, seenUpTo: 9 });
+  t.deepEqual(hiddenTail(null, 0), { historyEndsAt: null, seenUpTo: 0 });
+  t.is(hiddenTail(9, 9), null);
+  t.is(hiddenTail(12, 9), null);
+  t.is(hiddenTail(3, null), null);
+  t.is(hiddenTail(null, null), null);
 });

@@ -3,13 +3,18 @@
  * files or evicts shows in the other's listing (OpaqueStore.rescan, called by the history API on
  * every listing) without a restart, and a file listed by a rescan is never listed twice.
  */
-import test from 'ava';
-import { readdir, rm } from 'node:fs/promises';
+import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from '@nats-io/transport-node';
 import { toHex } from '../../src/protocol/index.js';
 import { join } from 'node:path';
 import { OpaqueStore } from '../../src/relay/store.js';
+import { JetStreamBackend } from '../../src/relay/store-backend.js';
 import { T0, bytesOf, household } from '../helpers/fixtures.js';
-import { tempDir } from '../helpers/relay.js';
+import { freePort, tempDir, waitForPort } from '../helpers/relay.js';
+import { NATS_SERVER } from '../helpers/nats.js';
+import { requireTool } from '../helpers/tools.js';
 
 test("a worker's listing shows what another worker on the same store filed and evicted", async (t) => {
   const dir = await tempDir('store-shared');
@@ -42,6 +47,68 @@ test("a worker's listing shows what another worker on the same store filed and e
     await b.rescan('home', cam);
     t.deepEqual(b.list('home', cam).map((s) => s.seq), [1, 2, 3, 4], 'b drops the file gone from disk and lists the new one');
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Two workers on one store, where the second has not looked at the store since the first filed
+ * (a redelivery after a worker died, or the camera's announcements sent again on a connect): the
+ * second finds the copy by name and keeps it. On today's main it wrote over it: a segment with
+ * other bytes replaced the first copy (the store promises the first stays), and on the object
+ * store every such write deleted and re-added the object.
+ */
+const keepsTheFirstCopy = async (t: ExecutionContext, open: () => Promise<OpaqueStore>) => {
+  const h = household('store-first-copy');
+  const cam = toHex(h.camera.id);
+  const [s0, s1] = [0, 1].map((i) => h.sealer.seal({ kind: 'media', captureTime: T0 + i * 2000, durationMs: 2000, payload: bytesOf(`segment ${i}`.padEnd(1000, '.')) }));
+  // The same camera and seq with other bytes (a second sealer in the same state, other payload).
+  const other1 = household('store-first-copy').sealer;
+  other1.seal({ kind: 'media', captureTime: T0, durationMs: 2000, payload: bytesOf('x') });
+  const forged1 = other1.seal({ kind: 'media', captureTime: T0 + 2000, durationMs: 2000, payload: bytesOf('other bytes'.padEnd(1000, '!')) });
+  const a = await open();
+  const b = await open();
+  await a.putSegment('home', cam, s0!);
+  await a.putSegment('home', cam, s1!);
+  await a.putAnnouncement('home', cam, h.announcement, 0);
+  const before = await a.readSegment('home', cam, 1);
+
+  t.is(await b.putSegment('home', cam, s0!), null, "b takes a's segment 0 as already stored");
+  await t.throwsAsync(b.putSegment('home', cam, forged1), { message: /E_STORE: .*seq 1 is already stored \(by another worker\) with other bytes; the first copy is kept/ });
+  t.is(await b.putAnnouncement('home', cam, h.announcement, 0), false, "b takes a's announcement as already stored");
+  t.deepEqual(await a.readSegment('home', cam, 1), before, 'the first copy of seq 1 is kept');
+  t.deepEqual(await b.readSegment('home', cam, 1), s1, 'and b serves it');
+  t.deepEqual(b.list('home', cam).map((x) => x.seq), [0, 1], 'b indexed what it found');
+  t.deepEqual({ duplicates: b.stats.duplicates, conflicts: b.stats.conflicts, stored: b.stats.stored }, { duplicates: 2, conflicts: 1, stored: 0 });
+  t.is(b.usage('home').usedBytes, a.usage('home').usedBytes, 'the quota counts them once');
+};
+
+test('a worker that has not looked keeps the copy another worker filed (files)', async (t) => {
+  const dir = await tempDir('store-first-copy');
+  try {
+    await keepsTheFirstCopy(t, () => OpaqueStore.open(dir));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a worker that has not looked keeps the copy another worker filed (JetStream object store, one nats-server)', async (t) => {
+  if (!requireTool(t, 'nats-server', NATS_SERVER !== null)) return;
+  const dir = await tempDir('store-first-copy-js');
+  const port = await freePort();
+  await writeFile(join(dir, 'nats.conf'), `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\n`);
+  const server = spawn(NATS_SERVER!, ['-c', join(dir, 'nats.conf')], { stdio: 'ignore' });
+  const conns: { close(): Promise<void> }[] = [];
+  try {
+    await waitForPort(port, 30_000);
+    await keepsTheFirstCopy(t, async () => {
+      const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
+      conns.push(nc);
+      return OpaqueStore.openOn(await JetStreamBackend.open(nc, { replicas: 1 }));
+    });
+  } finally {
+    await Promise.all(conns.map((c) => c.close()));
+    server.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -10,7 +10,7 @@
  * history, seen:<id>); a listing of today that ends below it was cut by the relay (or lost), even
  * when its last segment carries FINAL, and the page says so, as `sealcam view` does.
  */
-import { SealcamError, Viewer, concatBytes, equalBytes, type ErrorCode, type StreamSnapshot } from '../../protocol/index.js';
+import { SealcamError, Viewer, concatBytes, equalBytes, hiddenTail, type ErrorCode, type StreamSnapshot } from '../../protocol/index.js';
 import { explain } from '../explain.js';
 import { Playback, type ClipSegment } from '../playback.js';
 import type { SegmentItem } from '../relay-client.js';
@@ -89,12 +89,11 @@ export function historyScreen(app: App, cam: AppCamera): HTMLElement {
   const checkTail = async (dayFrom: number) => {
     tail.hidden = true;
     if (dayFrom + 24 * HOUR <= Date.now()) return; // a past day: later segments belong to later days
-    const known = await knownHighestSeq(cam.id);
-    const last = items.at(-1)?.seq ?? null;
-    if (known === null || (last !== null && last >= known)) return;
-    tail.textContent = `The recordings end at segment ${last ?? 'none'}, but this phone has already seen segment ${known}: the relay withheld or lost the newest recordings (E_TRUNCATED).`;
-    tail.dataset.historyEndsAt = String(last ?? '');
-    tail.dataset.seenUpTo = String(known);
+    const cut = hiddenTail(items.at(-1)?.seq ?? null, await knownHighestSeq(cam.id));
+    if (!cut) return;
+    tail.textContent = `The recordings end at segment ${cut.historyEndsAt ?? 'none'}, but this phone has already seen segment ${cut.seenUpTo}: the relay withheld or lost the newest recordings (E_TRUNCATED).`;
+    tail.dataset.historyEndsAt = String(cut.historyEndsAt ?? '');
+    tail.dataset.seenUpTo = String(cut.seenUpTo);
     tail.hidden = false;
   };
 
