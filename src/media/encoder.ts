@@ -14,7 +14,8 @@
  * frames in flight are counted here: submitted and not yet output. Baseline H.264 has no frame
  * reordering, so every input frame gives exactly one output.
  */
-import { VideoEncoder, VideoFrame, type EncodedVideoChunk } from 'node-webcodecs';
+import type { EncodedVideoChunk } from 'node-webcodecs';
+import { VideoEncoder, VideoFrame } from './webcodecs.js';
 import { SealcamError } from '../protocol/errors.js';
 import { codecStringFromSps, nalType, splitNalUnits } from './annexb.js';
 import type { EncodedAccessUnit, RawFrame } from './source.js';

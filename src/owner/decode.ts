@@ -4,7 +4,8 @@
  * (each carries its frame number as a code in its pixels).
  */
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny';
-import { EncodedVideoChunk, VideoDecoder, type VideoFrame } from 'node-webcodecs';
+import type { VideoFrame } from 'node-webcodecs';
+import { EncodedVideoChunk, VideoDecoder } from '../media/webcodecs.js';
 import { readFrameCode } from '../media/synthetic.js';
 import { flushAll } from './drain.js';
 

@@ -5,7 +5,8 @@
  * the chunk is from, the frame's capture time (ms, capture-clock.ts), so glass to glass is measured
  * frame by frame.
  */
-import { EncodedVideoChunk, VideoDecoder, type VideoFrame } from 'node-webcodecs';
+import type { VideoFrame } from 'node-webcodecs';
+import { EncodedVideoChunk, VideoDecoder } from '../media/webcodecs.js';
 import { SealcamError } from '../protocol/errors.js';
 import { parseChunk, type InitInfo } from '../media/cmaf.js';
 import { flushAll } from './drain.js';

@@ -117,6 +117,24 @@ test.serial('one owner, one phone: pair by the lens, watch live, add and revoke 
     t.is(revoked.code, 'E_NOT_ON_ROSTER', `the revoked guest cannot open epoch ${revoked.epoch}`);
     t.is(ownersView.info?.rosterVersion, 3);
     t.deepEqual(ownersView.info?.viewerIds.map(toHex), [toHex(owner.id)], 'the new epoch is wrapped for the owner only');
+
+    // The other way in: a code pasted. A damaged one is explained and adds nobody; the guest's
+    // own code adds them back; the same code again is refused as already on the list.
+    const pasted = encodeViewerCode(guest.public);
+    await page.getByTestId('viewer-code').fill(`${pasted.slice(0, -6)}AAAAAA`);
+    await page.getByTestId('add-viewer').click();
+    await until(async () => (await text(page, 'household-message')).length > 0, 5_000, 'the damaged code explained');
+    t.is(await page.locator('[data-testid="viewer-item"]').count(), 0, `a damaged code adds nobody (the page says: ${await text(page, 'household-message')})`);
+    await page.getByTestId('viewer-name').fill('guest again');
+    await page.getByTestId('viewer-code').fill(pasted);
+    await page.getByTestId('add-viewer').click();
+    await page.getByTestId('viewer-item').waitFor({ timeout: 10_000 });
+    t.is(await page.getByTestId('viewer-item').getAttribute('data-viewer'), guest.idHex, 'the pasted code adds the guest');
+    t.is(await text(page, 'household-message'), '', 'and clears the earlier explanation');
+    await page.getByTestId('viewer-code').fill(pasted);
+    await page.getByTestId('add-viewer').click();
+    await until(async () => (await text(page, 'household-message')).includes('already on the list'), 5_000, 'the same code refused');
+    t.is(await page.locator('[data-testid="viewer-item"]').count(), 1, 'still one guest');
     await streaming;
 
     // History: the timeline, one recorded segment played, the hour downloaded as MP4.

@@ -7,7 +7,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { VideoEncoder, VideoFrame } from 'node-webcodecs';
+import { VideoEncoder, VideoFrame } from '../../src/media/webcodecs.js';
 import {
   AccessUnitSplitter,
   annexBToLengthPrefixed,
