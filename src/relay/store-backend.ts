@@ -14,9 +14,9 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { StorageType, jetstream, type JetStreamManager } from '@nats-io/jetstream';
+import { StorageType, jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { createHash } from 'node:crypto';
 import type { SegmentHeader } from '../protocol/envelope.js';
 import { readFileNoFollow, writeFileAtomic } from '../media/atomic-file.js';
@@ -223,6 +223,7 @@ export class JetStreamBackend implements StoreBackend {
     private readonly os: ObjectStore,
     /** the same bucket through a JetStream context with a short request timeout, for listings (see open) */
     private readonly osRead: ObjectStore,
+    private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly bucket: string,
     readonly where: string,
@@ -240,7 +241,7 @@ export class JetStreamBackend implements StoreBackend {
       // listings ask with 1.5 s and try again (retrying); writes keep the default.
       const short = jetstream(nc, { timeout: 1500 });
       const osRead = await new Objm(short).open(bucket);
-      return new JetStreamBackend(os, osRead, await short.jetstreamManager(), bucket, `JetStream object store ${bucket}`);
+      return new JetStreamBackend(os, osRead, jetstream(nc), await short.jetstreamManager(), bucket, `JetStream object store ${bucket}`);
     });
   }
 
@@ -258,21 +259,55 @@ export class JetStreamBackend implements StoreBackend {
   }
 
   /**
-   * A put that timed out may still have been stored: before trying again, the object is looked up,
-   * and one with these bytes (by its SHA-256) is not put twice. Putting it again would delete and
-   * re-add it, and deletes made while a node is down are what nats-server 2.9 can lose on that
-   * node's catch-up (docs/SCALING.md).
+   * Put an object once, however many workers put it at the same moment, and without deleting
+   * anything. Two copies of one upload can reach two workers at once (a camera sends its
+   * announcements again on every connect), and a put that timed out may have been stored. So:
+   * - one with these bytes already there (by its SHA-256) is left as it is;
+   * - otherwise the object is written in the object store's own format (chunks on
+   *   `$O.<bucket>.C.<id>`, then its description on `$O.<bucket>.M.<name>`), with `<id>` derived
+   *   from the name and the SHA-256, and every message carrying a message id: JetStream keeps the
+   *   first of equal ids within its duplicate window (2 minutes), so concurrent puts of one object
+   *   store one copy.
+   * The client's own put cannot do this: of two concurrent puts, the second deletes the first's
+   * chunks, and a failed one deletes its own. Deletes are what nats-server 2.9 loses on a restarted
+   * node (docs/SCALING.md). Only a replacement (other bytes under a name: an announcement filed
+   * again with other bytes) deletes, the chunks of what it replaced.
    */
   async write(ref: StoreRef, bytes: Uint8Array, meta: SegmentMeta | null): Promise<void> {
     const name = JetStreamBackend.objectName(ref);
-    let tried = false;
+    const sha = createHash('sha256').update(bytes).digest();
+    const id = createHash('sha256').update(name).update('\0').update(sha).digest('base64url').slice(0, 22);
     await this.retrying(`put ${name}`, async () => {
-      if (tried) {
-        const info = await this.osRead.info(name);
-        if (info && !info.deleted && info.size === bytes.length && sameDigest(info.digest, bytes)) return;
+      const old = await this.osRead.info(name);
+      if (old && !old.deleted && old.size === bytes.length && sameDigest(old.digest, bytes)) return;
+      const chunkSubject = `$O.${this.bucket}.C.${id}`;
+      let chunks = 0;
+      for (let at = 0; at < bytes.length; at += OBJECT_CHUNK_BYTES) {
+        await this.js.publish(chunkSubject, bytes.subarray(at, at + OBJECT_CHUNK_BYTES), { msgID: `${id}.${chunks}` });
+        chunks++;
       }
-      tried = true;
-      await this.os.putBlob({ name, ...(meta ? { description: JSON.stringify({ t: meta.captureTime, f: meta.final, k: meta.kind }) } : {}) }, bytes);
+      const info = {
+        name,
+        description: meta ? JSON.stringify({ t: meta.captureTime, f: meta.final, k: meta.kind }) : '',
+        options: { max_chunk_size: OBJECT_CHUNK_BYTES },
+        bucket: this.bucket,
+        nuid: id,
+        size: bytes.length,
+        chunks,
+        mtime: new Date().toISOString(),
+        digest: `SHA-256=${sha.toString('base64url')}=`,
+        deleted: false,
+      };
+      const h = headers();
+      h.set('Nats-Rollup', 'sub'); // the newest description of a name replaces the older ones
+      const ack = await this.js.publish(`$O.${this.bucket}.M.${Buffer.from(name).toString('base64url')}${'='.repeat((3 - (Buffer.byteLength(name) % 3)) % 3)}`, JSON.stringify(info), { msgID: `${id}.m`, headers: h });
+      if (ack.duplicate) {
+        // Within the duplicate window, an equal put counts as done: check that it is really there
+        // (not deleted since, by retention); if not, this put is tried again later as a new one.
+        const now = await this.osRead.info(name);
+        if (!now || now.deleted || !sameDigest(now.digest, bytes)) throw new Error(`${name}: an equal put within the duplicate window is not there; trying again`);
+      }
+      if (old && !old.deleted && old.nuid !== id) await this.jsm.streams.purge(`OBJ_${this.bucket}`, { filter: `$O.${this.bucket}.C.${old.nuid}` }).catch(() => undefined);
     });
   }
 
@@ -348,6 +383,9 @@ export class JetStreamBackend implements StoreBackend {
 function sameDigest(digest: string, bytes: Uint8Array): boolean {
   return digest.replace(/=+$/, '') === `SHA-256=${createHash('sha256').update(bytes).digest('base64url')}`;
 }
+
+/** The object store's chunk size (the client's default, 128 KiB; nats-server's max_payload is 1 MiB). */
+const OBJECT_CHUNK_BYTES = 128 * 1024;
 
 function parseMeta(description: string | undefined): SegmentMeta | null {
   if (!description) return null;

@@ -47,9 +47,9 @@ async function startNatsClusterOnce(accounts: AccountStore, dataDir: string, out
   const { logins } = await natsLogins(accounts, dataDir);
   const config = await writeNatsConfig(logins, outDir, { host: '127.0.0.1', nodes: ports, dataDir: join(outDir, 'js') });
   const procs: (ChildProcess | null)[] = ports.map(() => null);
-  // SC_NATS_LOG=/tmp/x keeps each node's log in /tmp/x-<i>.log (for a failing run).
+  // SC_NATS_LOG=/tmp/x keeps each node's log in /tmp/x-<i>.log (for a failing run); SC_NATS_TRACE=1 adds every protocol message (-V).
   const start = async (i: number) => {
-    const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, '-m', String(monitor[i]!), ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(NATS_SERVER!, ['-c', config.confPaths[i]!, '-m', String(monitor[i]!), ...(process.env.SC_NATS_LOG ? ['-l', `${process.env.SC_NATS_LOG}-${i + 1}.log`, ...(process.env.SC_NATS_TRACE ? ['-V'] : [])] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs[i] = p;
     let err = '';
     p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));

@@ -7,7 +7,10 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from '@nats-io/transport-node';
-import { toHex } from '../../src/protocol/index.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { systemRandom, toHex } from '../../src/protocol/index.js';
+import { NATS_STORE_BUCKET } from '../../src/relay/nats-config.js';
 import { join } from 'node:path';
 import { OpaqueStore } from '../../src/relay/store.js';
 import { JetStreamBackend } from '../../src/relay/store-backend.js';
@@ -98,14 +101,36 @@ test('a worker that has not looked keeps the copy another worker filed (JetStrea
   const port = await freePort();
   await writeFile(join(dir, 'nats.conf'), `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\n`);
   const server = spawn(NATS_SERVER!, ['-c', join(dir, 'nats.conf')], { stdio: 'ignore' });
-  const conns: { close(): Promise<void> }[] = [];
+  const conns: Awaited<ReturnType<typeof connect>>[] = [];
   try {
     await waitForPort(port, 30_000);
-    await keepsTheFirstCopy(t, async () => {
+    const backend = async () => {
       const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
       conns.push(nc);
-      return OpaqueStore.openOn(await JetStreamBackend.open(nc, { replicas: 1 }));
-    });
+      return JetStreamBackend.open(nc, { replicas: 1 });
+    };
+    await keepsTheFirstCopy(t, async () => OpaqueStore.openOn(await backend()));
+
+    // Four workers put one object at the same moment (3 chunks): it is stored once, whole; a put
+    // of what is there adds nothing to the stream (today's main put it again: new messages, and
+    // the old copy's deleted).
+    const ref = { account: 'home', camera: '0'.repeat(32), leaf: 'seg' as const, name: '0000000002-0000000000000007.scs' };
+    const bytes = systemRandom(300_000);
+    const four = await Promise.all([1, 2, 3, 4].map(() => backend()));
+    const jsm = await jetstreamManager(conns[0]!);
+    const state = async () => (await jsm.streams.info(`OBJ_${NATS_STORE_BUCKET}`)).state;
+    const empty = await state();
+    await Promise.all(four.map((b) => b.write(ref, bytes, null)));
+    t.deepEqual(await four[3]!.read(ref), bytes);
+    const once = await state();
+    t.deepEqual({ added: once.messages - empty.messages, published: once.last_seq - empty.last_seq }, { added: 4, published: 4 }, 'stored once (3 chunks and its description), and nothing deleted');
+    // In the object store's own format: the NATS client reads it back.
+    const name = `${ref.account}/${ref.camera}/${ref.leaf}/${ref.name}`;
+    t.deepEqual(await (await new Objm(conns[0]!).open(NATS_STORE_BUCKET)).getBlob(name), bytes, "the client library's own get reads it");
+    const before = await state();
+    await four[1]!.write(ref, bytes, null);
+    const after = await state();
+    t.deepEqual({ messages: after.messages, lastSeq: after.last_seq }, { messages: before.messages, lastSeq: before.last_seq }, 'writing what is there adds nothing');
   } finally {
     await Promise.all(conns.map((c) => c.close()));
     server.kill('SIGKILL');
