@@ -46,6 +46,12 @@ export async function main(argv: string[]): Promise<boolean> {
     process.exit();
   };
   process.on('uncaughtException', fatal).on('unhandledRejection', fatal);
+  // A command that has done its work ends through process.exit, which skips tearing down the V8
+  // heap and the addons' objects. That teardown is where node-webcodecs 1.3.0 crashed after a
+  // correct run (a core from `sealcam demo`: SIGSEGV in Isolate::Delete → Heap::TearDown,
+  // free(0x1) of a V8 slot set, the mark of a `true` written into freed memory at exit; see
+  // src/media/webcodecs.ts for the one such write found). The exit code is the one set.
+  process.once('beforeExit', () => process.exit());
   try {
     await buildProgram().parseAsync(argv);
     return false;
