@@ -15,7 +15,7 @@
  * reordering, so every input frame gives exactly one output.
  */
 import type { EncodedVideoChunk } from 'node-webcodecs';
-import { VideoEncoder, VideoFrame } from './webcodecs.js';
+import { VideoEncoder, VideoFrame, flushAll } from './webcodecs.js';
 import { SealcamError } from '../protocol/errors.js';
 import { codecStringFromSps, nalType, splitNalUnits } from './annexb.js';
 import type { EncodedAccessUnit, RawFrame } from './source.js';
@@ -139,9 +139,10 @@ export class H264Encoder {
     this.throwIfFailed();
   }
 
+  /** Every frame submitted comes out (or the encoder fails) before this resolves. */
   async flush(): Promise<void> {
     this.throwIfFailed();
-    await this.encoder.flush();
+    await flushAll(this.encoder, () => this.pending.size === 0 || this.failure !== null);
     this.throwIfFailed();
   }
 

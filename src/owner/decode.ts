@@ -5,9 +5,8 @@
  */
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny';
 import type { VideoFrame } from 'node-webcodecs';
-import { EncodedVideoChunk, VideoDecoder } from '../media/webcodecs.js';
+import { EncodedVideoChunk, VideoDecoder, flushAll } from '../media/webcodecs.js';
 import { readFrameCode } from '../media/synthetic.js';
-import { flushAll } from './drain.js';
 
 /** Decode every frame; returns each frame's synthetic frame code (null where there is none). */
 export async function decodeFrameCodes(mp4: Uint8Array): Promise<(number | null)[]> {

@@ -6,10 +6,9 @@
  * frame by frame.
  */
 import type { VideoFrame } from 'node-webcodecs';
-import { EncodedVideoChunk, VideoDecoder } from '../media/webcodecs.js';
+import { EncodedVideoChunk, VideoDecoder, flushAll } from '../media/webcodecs.js';
 import { SealcamError } from '../protocol/errors.js';
 import { parseChunk, type InitInfo } from '../media/cmaf.js';
-import { flushAll } from './drain.js';
 import { CaptureClock } from '../protocol/capture-clock.js';
 
 /** Where a live chunk sits: its segment, index and the segment's signed capture time. */
