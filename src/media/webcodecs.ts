@@ -11,8 +11,8 @@
  *
  * So every native codec object made here is kept for the life of the process: its cleanup hook
  * then runs while it exists, and its destructor runs after, as the addon expects. A closed codec
- * holds no FFmpeg context and no frames (close() frees them), a few hundred bytes; the processes
- * make one encoder per capture run and one decoder per live init segment or history clip.
+ * holds no FFmpeg context and no frames (close() frees them), only its small wrapper; the
+ * processes make one encoder per capture run and one decoder per live init segment or history clip.
  */
 import { VideoDecoder as AddonVideoDecoder, VideoEncoder as AddonVideoEncoder } from 'node-webcodecs';
 
