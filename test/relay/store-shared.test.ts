@@ -18,6 +18,7 @@ import { T0, bytesOf, household } from '../helpers/fixtures.js';
 import { freePort, tempDir, waitForPort } from '../helpers/relay.js';
 import { NATS_SERVER } from '../helpers/nats.js';
 import { requireTool } from '../helpers/tools.js';
+import { until } from './uploader-contract.js';
 
 test("a worker's listing shows what another worker on the same store filed and evicted", async (t) => {
   const dir = await tempDir('store-shared');
@@ -46,8 +47,12 @@ test("a worker's listing shows what another worker on the same store filed and e
     await a.putSegment('home', cam, envs[4]!);
     const segDir = join(dir, 'store', 'home', cam, 'seg');
     await rm(join(segDir, (await readdir(segDir)).sort()[0]!)); // seq 0, as a's retention would
-    await new Promise((r) => setTimeout(r, 1100)); // the rescan bound (RESCAN_MIN_MS) itself, not a wait for a condition
-    await b.rescan('home', cam);
+    // A camera is rescanned at most once a second, or after 20 times its last scan if that is
+    // longer (on a loaded machine, longer): b asks again until its next rescan has run.
+    await until(async () => {
+      await b.rescan('home', cam);
+      return b.list('home', cam).some((s) => s.seq === 4);
+    }, 20_000, 'b to rescan');
     t.deepEqual(b.list('home', cam).map((s) => s.seq), [1, 2, 3, 4], 'b drops the file gone from disk and lists the new one');
   } finally {
     await rm(dir, { recursive: true, force: true });
