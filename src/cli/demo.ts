@@ -41,7 +41,7 @@ import type { IssuedCredentials } from '../relay/accounts.js';
 import { relayTls } from '../relay/tls.js';
 import { buildApp } from './app.js';
 import { decodeFrameCodes } from '../owner/decode.js';
-import { fetchHistory, listCameras } from '../owner/history.js';
+import { countSegments, fetchHistory, listCameras } from '../owner/history.js';
 import { readBrokerAdmin } from '../relay/dynsec.js';
 
 const DEMO_MARKER = '.sealcam-demo';
@@ -272,7 +272,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await writeFile(ownerMp4, ownerHistory.mp4, { mode: 0o600 }); // decrypted video
     const decoded = ownerHistory.mp4.length ? (await decodeFrameCodes(ownerHistory.mp4)).length : 0;
 
-    // The stranger's history: the misrouted copies.
+    // The stranger's history: the misrouted copies. The camera's uploads are confirmed by the
+    // store, their misrouted copies are not: through an external broker or NATS a copy can still
+    // be on its way to the store, so the stranger's listing is awaited (at most 15 s) until it
+    // holds as many segments as the camera uploaded.
+    const strangerListed = async () => (await Promise.all((await listCameras(pinned(strangerLogin))).map((c) => countSegments(pinned(strangerLogin), c)))).reduce((a, b) => a + b, 0);
+    for (const until = Date.now() + 15_000; Date.now() < until && (await strangerListed()) < uploader.stats.envelopesUploaded; ) await new Promise((r) => setTimeout(r, 250));
     let strangerFrames = 0;
     for (const cam of await listCameras(pinned(strangerLogin))) {
       const h = await fetchHistory(pinned(strangerLogin), strangerViewer, cam);

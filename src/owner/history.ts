@@ -79,6 +79,11 @@ export async function listCameras(login: RelayLogin): Promise<string[]> {
   return listAccountCameras(login);
 }
 
+/** How many segments the relay lists for a camera of this account (metadata only; nothing is fetched or opened). */
+export async function countSegments(login: RelayLogin, cameraId: string): Promise<number> {
+  return (await listAll(login, `/cameras/${cameraId}/segments`, Segment, 'GET segments')).length;
+}
+
 const bytesOf = async (login: RelayLogin, path: string) => new Uint8Array(await (await accountGet(login, path)).arrayBuffer());
 
 export async function fetchHistory(login: RelayLogin, viewer: Viewer, cameraId: string, range: HistoryOptions = {}): Promise<HistoryResult> {
