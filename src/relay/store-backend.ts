@@ -300,7 +300,9 @@ export class JetStreamBackend implements StoreBackend {
       };
       const h = headers();
       h.set('Nats-Rollup', 'sub'); // the newest description of a name replaces the older ones
-      const ack = await this.js.publish(`$O.${this.bucket}.M.${Buffer.from(name).toString('base64url')}${'='.repeat((3 - (Buffer.byteLength(name) % 3)) % 3)}`, JSON.stringify(info), { msgID: `${id}.m`, headers: h });
+      // The description's subject names the object in padded base64url, as the client library does.
+      const metaSubject = `$O.${this.bucket}.M.${Buffer.from(name).toString('base64').replaceAll('+', '-').replaceAll('/', '_')}`;
+      const ack = await this.js.publish(metaSubject, JSON.stringify(info), { msgID: `${id}.m`, headers: h });
       if (ack.duplicate) {
         // Within the duplicate window, an equal put counts as done: check that it is really there
         // (not deleted since, by retention); if not, this put is tried again later as a new one.

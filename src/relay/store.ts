@@ -236,14 +236,16 @@ export class OpaqueStore {
     checkLevels(account, camera);
     const cam = this.camera(account, camera);
     let old = cam.keys.find((k) => k.epoch === epoch);
-    if (!old) {
-      // Filed by another worker sharing the store since this one last looked (the camera sends
-      // its newest two on every connect): indexed, so a copy with the same bytes is not rewritten.
-      const there = await this.backend.read(keyRef({ account, camera, epoch }));
-      if (there && !cam.keys.some((k) => k.epoch === epoch)) this.addAnnouncement({ account, camera, epoch, bytes: there.length, storedAt: now });
+    // Not indexed: another worker sharing the store may have filed it since this one last looked
+    // (the camera sends its newest two on every connect). It is read by name and indexed, so a
+    // copy with the same bytes is not written again.
+    const there = old ? null : await this.backend.read(keyRef({ account, camera, epoch }));
+    if (there) {
+      if (!cam.keys.some((k) => k.epoch === epoch)) this.addAnnouncement({ account, camera, epoch, bytes: there.length, storedAt: now });
       old = cam.keys.find((k) => k.epoch === epoch);
     }
-    if (old && old.bytes === announcement.length && (await this.sameBytes(keyRef(old), announcement))) {
+    const same = there ? equalBytes(there, announcement) : old !== undefined && old.bytes === announcement.length && (await this.sameBytes(keyRef(old), announcement));
+    if (same) {
       this.stats.duplicates++;
       return false;
     }
